@@ -1,0 +1,57 @@
+#include "arch/x86/backtrace.h"
+
+#include "arch/x86/layout.h"
+#include "lib/ksym.h"
+#include "lib/printk.h"
+
+namespace x86 {
+namespace {
+
+// The early page tables map the first 16 MiB at KERNEL_VMA; nothing outside
+// the kernel half can hold a kernel stack.
+// NOTE: the walk trusts only addresses inside that window, so a corrupt %ebp
+// ends the trace instead of faulting inside a crash report.
+constexpr u32 STACK_WINDOW_START = KERNEL_VMA;
+constexpr u32 STACK_WINDOW_END = KERNEL_VMA + EARLY_MAP_BYTES;
+
+bool frame_readable(u32 ebp) {
+    return ebp % 4 == 0 && ebp >= STACK_WINDOW_START && ebp <= STACK_WINDOW_END - 8;
+}
+
+} // namespace
+
+unsigned collect_backtrace(u32 ebp, u32* out, unsigned max) {
+    unsigned n = 0;
+    while (n < max && frame_readable(ebp)) {
+        const u32* frame = reinterpret_cast<const u32*>(ebp);
+        const u32 ret = frame[1];
+        if (ret == 0)
+            break;
+        out[n++] = ret;
+        const u32 next = frame[0];
+        if (next <= ebp)   // stacks grow down: callers' frames are higher
+            break;
+        ebp = next;
+    }
+    return n;
+}
+
+void print_code_address(u32 addr) {
+    u32 offset = 0, size = 0;
+    if (const char* name = ksym::lookup(addr, &offset, &size))
+        printk("  [<%08x>] %s+0x%x/0x%x\n", addr, name, offset, size);
+    else
+        printk("  [<%08x>] ?\n", addr);
+}
+
+void print_backtrace(u32 eip, u32 ebp) {
+    printk("Call Trace:\n");
+    print_code_address(eip);
+    u32 frames[BACKTRACE_MAX_FRAMES];
+    const unsigned n = collect_backtrace(ebp, frames, BACKTRACE_MAX_FRAMES);
+    // A return address points after the call; show the call's own address.
+    for (unsigned i = 0; i < n; ++i)
+        print_code_address(frames[i] - 1);
+}
+
+} // namespace x86

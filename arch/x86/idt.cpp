@@ -1,0 +1,70 @@
+#include "arch/x86/idt.h"
+
+#include "arch/x86/gdt.h"
+#include "arch/x86/percpu.h"
+#include "lib/bug.h"
+
+extern "C" const u32 interrupt_stub_table[256];
+
+namespace x86 {
+
+void exception_dispatch(InterruptFrame& frame);   // exceptions.cpp
+ExceptionHandler exception_handlers[NR_EXCEPTIONS];
+
+namespace {
+
+u64 idt[256];
+InterruptHandler interrupt_handlers[256];
+
+constexpr u8 GATE_INTERRUPT = 0x8e;  // present, ring 0, 32-bit interrupt gate
+
+constexpr u64 gate(u32 offset, u16 selector, u8 type) {
+    return (u64{offset & 0xffff}) | (u64{selector} << 16) | (u64{type} << 40) |
+           (u64{offset >> 16} << 48);
+}
+
+struct [[gnu::packed]] Pointer {
+    u16 limit;
+    u32 base;
+};
+
+} // namespace
+
+void idt_init() {
+    for (unsigned v = 0; v < 256; ++v)
+        idt[v] = gate(interrupt_stub_table[v], SEL_KERNEL_CS, GATE_INTERRUPT);
+    idt_load();
+}
+
+void idt_load() {
+    const Pointer idtr{sizeof(idt) - 1, reinterpret_cast<u32>(idt)};
+    asm volatile("lidt %0" : : "m"(idtr));
+}
+
+void set_interrupt_handler(unsigned vector, InterruptHandler handler) {
+    BUG_ON(vector < NR_EXCEPTIONS || vector >= 256);
+    interrupt_handlers[vector] = handler;
+}
+
+void set_exception_handler(unsigned vector, ExceptionHandler handler) {
+    BUG_ON(vector >= NR_EXCEPTIONS);
+    exception_handlers[vector] = handler;
+}
+
+} // namespace x86
+
+extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
+    using namespace x86;
+    if (frame->vector < NR_EXCEPTIONS) {
+        PERCPU_INC(exceptions);
+        exception_dispatch(*frame);
+        return;
+    }
+    PERCPU_INC(interrupts);
+    PERCPU_INC(irq_depth);
+    if (InterruptHandler h = interrupt_handlers[frame->vector])
+        h(*frame);
+    else
+        WARN_ONCE("x86.unexpected_interrupt", true, "unexpected interrupt on vector %u", frame->vector);
+    PERCPU_DEC(irq_depth);
+}

@@ -1,0 +1,14 @@
+#include "arch/x86/percpu.h"
+
+namespace x86 {
+
+PerCpu cpu_data[NR_CPUS];
+
+void percpu_init(unsigned index, u32 apic_id) {
+    PerCpu& c = cpu_data[index];
+    c.self = &c;
+    c.cpu_index = index;
+    c.apic_id = apic_id;
+}
+
+} // namespace x86

@@ -1,0 +1,65 @@
+// Per-CPU data, reached through %fs.
+//
+// Each CPU's GDT has a data segment whose base is that CPU's PerCpu block and
+// whose limit is the block's size, and %fs holds its selector. A field is then
+// one %fs-relative load: no interrupt-off window is needed to read "my" data,
+// because the instruction cannot be split by a migration. The block begins with
+// a pointer to itself, so this_cpu() is one load too. Offsets that assembly
+// uses are named constants checked by static_assert below.
+#pragma once
+
+#include "lib/types.h"
+
+struct Task;
+
+namespace x86 {
+
+constexpr unsigned NR_CPUS = 16;
+
+struct PerCpu {
+    PerCpu* self;
+    u32 cpu_index;       // 0..NR_CPUS-1, dense, the boot CPU is 0
+    u32 apic_id;         // the LAPIC's ID: not the same numbering as cpu_index
+    Task* current;
+    u32 preempt_count;
+    u32 irq_depth;
+    u32 exceptions;      // exceptions taken on this CPU
+    u32 interrupts;      // device and IPI interrupts taken on this CPU
+};
+
+constexpr u32 PERCPU_SELF = 0;
+constexpr u32 PERCPU_CPU_INDEX = 4;
+constexpr u32 PERCPU_CURRENT = 12;
+constexpr u32 PERCPU_PREEMPT_COUNT = 16;
+constexpr u32 PERCPU_IRQ_DEPTH = 20;
+static_assert(__builtin_offsetof(PerCpu, self) == PERCPU_SELF);
+static_assert(__builtin_offsetof(PerCpu, cpu_index) == PERCPU_CPU_INDEX);
+static_assert(__builtin_offsetof(PerCpu, current) == PERCPU_CURRENT);
+static_assert(__builtin_offsetof(PerCpu, preempt_count) == PERCPU_PREEMPT_COUNT);
+static_assert(__builtin_offsetof(PerCpu, irq_depth) == PERCPU_IRQ_DEPTH);
+
+extern PerCpu cpu_data[NR_CPUS];
+
+// Read or write a field of this CPU's block with one %fs-relative access.
+#define PERCPU_READ(field)                                                        \
+    ({                                                                            \
+        static_assert(sizeof(::x86::PerCpu::field) == 4);                         \
+        u32 percpu_v_;                                                            \
+        asm volatile("movl %%fs:%c1, %0"                                          \
+                     : "=r"(percpu_v_)                                            \
+                     : "i"(__builtin_offsetof(::x86::PerCpu, field)));            \
+        percpu_v_;                                                                \
+    })
+
+#define PERCPU_INC(field)                                                         \
+    asm volatile("incl %%fs:%c0" : : "i"(__builtin_offsetof(::x86::PerCpu, field)) : "memory")
+#define PERCPU_DEC(field)                                                         \
+    asm volatile("decl %%fs:%c0" : : "i"(__builtin_offsetof(::x86::PerCpu, field)) : "memory")
+
+inline PerCpu* this_cpu() { return reinterpret_cast<PerCpu*>(PERCPU_READ(self)); }
+inline unsigned this_cpu_index() { return PERCPU_READ(cpu_index); }
+
+// Fill in CPU `index`'s block. Called before its GDT is loaded.
+void percpu_init(unsigned index, u32 apic_id);
+
+} // namespace x86

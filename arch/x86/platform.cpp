@@ -1,0 +1,28 @@
+// The kernel's implementation of lib/platform.h.
+#include "lib/platform.h"
+
+#include "arch/x86/backtrace.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/debug_exit.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/uart16550.h"
+
+namespace platform {
+
+IrqFlags irq_save() { return x86::irq_save(); }
+void irq_restore(IrqFlags flags) { x86::irq_restore(flags); }
+bool irqs_enabled() { return x86::irqs_enabled(); }
+void cpu_relax() { x86::pause(); }
+unsigned this_cpu_id() { return x86::this_cpu_index(); }
+unsigned preempt_count() { return PERCPU_READ(preempt_count); }
+void console_write(const char* text, size_t len) { x86::uart_write(text, len); }
+
+[[gnu::noinline]] void dump_stack() {
+    // Start at our caller: this frame is noise in every report.
+    const auto* frame = static_cast<const u32*>(__builtin_frame_address(0));
+    x86::print_backtrace(frame[1] - 1, frame[0]);
+}
+
+void die() { x86::debug_exit(x86::ExitCode::Fail); }
+
+} // namespace platform

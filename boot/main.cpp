@@ -1,0 +1,58 @@
+// The kernel's init order.
+//
+// boot_start() runs on the boot stack straight from entry.S, with paging on
+// and only the early mappings. The order matters:
+//   1. the per-CPU block and GDT, so %fs works before the first lock or WARN
+//      (spinlocks and WARN read the CPU index through it);
+//   2. the Multiboot copy-out, before anything can reuse the loader's memory;
+//   3. the console, then the IDT and the masked PIC;
+//   4. global constructors;
+//   5. kernel_main: report what the loader gave us, parse the command line,
+//      run the self-tests, exit through isa-debug-exit.
+#include "arch/x86/debug_exit.h"
+#include "arch/x86/gdt.h"
+#include "arch/x86/idt.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/pic.h"
+#include "arch/x86/uart16550.h"
+#include "boot/multiboot.h"
+#include "boot/params.h"
+#include "lib/printk.h"
+#include "tests/ktest/ktest.h"
+
+extern "C" void (*__init_array_start[])();
+extern "C" void (*__init_array_end[])();
+
+namespace {
+
+void run_global_constructors() {
+    for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor)
+        (*ctor)();
+}
+
+[[noreturn]] void kernel_main() {
+    printk("himem: 32-bit x86 highmem kernel, built " __DATE__ " " __TIME__ "%s\n",
+           HIMEM_DEBUG ? " (debug)" : "");
+    boot::print_boot_info();
+    boot::parse_params();
+
+    if (boot::params.ktest_list) {
+        ktest::list(boot::params.ktest_filter);
+        x86::debug_exit(x86::ExitCode::Pass);
+    }
+    const ktest::Summary s = ktest::run(boot::params.ktest_filter);
+    x86::debug_exit(s.ok() ? x86::ExitCode::Pass : x86::ExitCode::Fail);
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void boot_start(u32 magic, u32 info_phys) {
+    x86::percpu_init(0, 0);
+    x86::gdt_init(0);
+    boot::multiboot_copy(magic, info_phys);
+    x86::uart_init();
+    x86::idt_init();
+    x86::pic_disable();
+    run_global_constructors();
+    kernel_main();
+}

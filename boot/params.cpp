@@ -1,0 +1,28 @@
+#include "boot/params.h"
+
+#include "boot/multiboot.h"
+#include "lib/printk.h"
+
+namespace boot {
+
+KernelParams params;
+
+namespace {
+
+void report(void*, const char* message) { printk("%s\n", message); }
+
+} // namespace
+
+void parse_params() {
+    const cmdline::Param table[] = {
+        {"ktest.filter", cmdline::Kind::String, params.ktest_filter, sizeof(params.ktest_filter)},
+        {"ktest.list", cmdline::Kind::Flag, &params.ktest_list},
+    };
+    if (!boot_info.has_cmdline)
+        return;
+    // QEMU's -kernel puts the image path first; GRUB 2 passes only arguments.
+    cmdline::parse(boot_info.cmdline, table, array_size(table), report, nullptr,
+                   /*skip_image_path=*/true, boot_info.cmdline_truncated);
+}
+
+} // namespace boot

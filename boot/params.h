@@ -1,0 +1,18 @@
+// Kernel command-line parameters and their defaults.
+#pragma once
+
+#include "lib/cmdline.h"
+
+namespace boot {
+
+struct KernelParams {
+    char ktest_filter[cmdline::MAX_VALUE + 1] = "*";
+    bool ktest_list = false;
+};
+
+extern KernelParams params;
+
+// Parse boot_info's command line into `params`, reporting every problem.
+void parse_params();
+
+} // namespace boot

@@ -1,0 +1,114 @@
+#include "lib/bug.h"
+
+#include <stdarg.h>
+
+#include "lib/platform.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+
+namespace {
+
+Atomic<WarnSite*> site_list{nullptr};
+Atomic<warn::Observer> observer{nullptr};
+Atomic<int> panicking{0};
+Atomic<unsigned> panic_cpu{~0u};
+
+void enrol(WarnSite& site) {
+    if (site.enrolled.exchange(true))
+        return;
+    WarnSite* head = site_list.load();
+    do {
+        site.next = head;
+    } while (!site_list.compare_exchange(head, &site));
+}
+
+} // namespace
+
+void oops_begin() {
+    const unsigned cpu = platform::this_cpu_id();
+    if (panicking.fetch_add(1) != 0) {
+        if (panic_cpu.load() != cpu) {
+            // Another CPU is already reporting: let it finish and end the run.
+            platform::irq_save();
+            for (;;)
+                platform::cpu_relax();
+        }
+        // A fault inside our own report: say so and stop.
+        lib::console_break_lock();
+        printk("\nnested fatal error during panic; stopping\n");
+        platform::die();
+    }
+    panic_cpu.store(cpu);
+    platform::irq_save();
+    lib::console_break_lock();
+}
+
+void oops_end(const char* reason) {
+    printk("Kernel panic - not syncing: %s\n", reason);
+    platform::die();
+}
+
+namespace warn {
+
+void hit(WarnSite& site, const char* fmt, ...) {
+    enrol(site);
+    const u32 count = site.hits.fetch_add(1) + 1;
+    if (!site.once || count == 1) {
+        char msg[200];
+        va_list ap;
+        va_start(ap, fmt);
+        lib::vformat(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        printk("------------[ cut here ]------------\n"
+               "WARNING: CPU: %u at %s:%d [site %s]\n%s\n",
+               platform::this_cpu_id(), site.file, site.line, site.id, msg);
+        platform::dump_stack();
+        printk("---[ end trace ]---\n");
+    }
+    if (Observer o = observer.load())
+        o(site);
+}
+
+u32 hits(const char* id) {
+    u32 total = 0;
+    for_each_site([&](const WarnSite& s) {
+        if (lib::strcmp(s.id, id) == 0)
+            total += s.hits.load();
+    });
+    return total;
+}
+
+WarnSite* enrolled_sites() { return site_list.load(); }
+
+void set_observer(Observer o) { observer.store(o); }
+
+} // namespace warn
+
+void panic(const char* fmt, ...) {
+    oops_begin();
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    lib::vformat(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printk("Kernel panic - not syncing: %s\n", msg);
+    platform::dump_stack();
+    printk("---[ end Kernel panic - not syncing: %s ]---\n", msg);
+    platform::die();
+}
+
+void bug_report(const BugSite& site, const char* fmt, ...) {
+    oops_begin();
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    lib::vformat(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    printk("------------[ cut here ]------------\n"
+           "kernel BUG at %s:%d! [site %s]\n%s\n",
+           site.file, site.line, site.id, msg);
+    platform::dump_stack();
+    printk("---[ end trace ]---\n");
+    printk("Kernel panic - not syncing: BUG at %s:%d [site %s]\n", site.file, site.line, site.id);
+    platform::die();
+}

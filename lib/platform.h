@@ -1,0 +1,32 @@
+// What lib/ needs from the machine. The kernel implements this in
+// arch/x86/platform.cpp; the host unit tests implement it with fakes
+// (tests/host/fake_platform.cpp). Nothing else in lib/ touches hardware.
+#pragma once
+
+#include "lib/types.h"
+
+namespace platform {
+
+using IrqFlags = unsigned long;
+
+// Disable interrupts on this CPU and return the previous state.
+IrqFlags irq_save();
+void irq_restore(IrqFlags flags);
+bool irqs_enabled();
+
+// Spin-loop hint (`pause` on x86).
+void cpu_relax();
+
+unsigned this_cpu_id();
+unsigned preempt_count();
+
+// Raw console sink. Callers serialize lines; this just moves bytes.
+void console_write(const char* text, size_t len);
+
+// Print the call chain of the caller, one frame per line.
+void dump_stack();
+
+// After a panic report: stop the machine and report failure. Never returns.
+[[noreturn]] void die();
+
+} // namespace platform

@@ -1,0 +1,24 @@
+// Kernel log output. One printk call is one unit on the console: it is
+// formatted into a buffer first and written under the console lock, so lines
+// from different CPUs never interleave inside a line. Panic breaks the lock.
+#pragma once
+
+#include <stdarg.h>
+
+#include "lib/format.h"
+
+namespace lib {
+
+// Longest single message; longer output is cut and marked with "[...]".
+constexpr size_t PRINTK_MAX = 512;
+
+void printk(const char* fmt, ...) HIMEM_PRINTF(1, 2);
+void vprintk(const char* fmt, va_list ap);
+
+// From now on printk writes without taking the console lock (oops in progress).
+void console_break_lock();
+bool console_lock_broken();
+
+} // namespace lib
+
+using lib::printk;

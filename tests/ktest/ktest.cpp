@@ -1,0 +1,348 @@
+// The ktest runner: selection, KTAP output, WARN capture, the closing line.
+#include "tests/ktest/ktest.h"
+
+#include <stdarg.h>
+
+#include "lib/bug.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+
+extern "C" const ktest::Suite __start_ktest_suites[];
+extern "C" const ktest::Suite __stop_ktest_suites[];
+extern "C" const ktest::Case __start_ktest_cases[];
+extern "C" const ktest::Case __stop_ktest_cases[];
+
+namespace ktest {
+
+// ---- Context ---------------------------------------------------------------
+
+Context::Context(const char* name, unsigned indent, bool capture)
+    : m_name(name), m_indent(indent), m_capturing(capture) {}
+
+Context::Context(const Case& c, unsigned indent) : Context(c.name, indent, false) {}
+
+Context Context::capture(const char* name) { return Context(name, 0, true); }
+
+void Context::emit(const char* line) {
+    if (m_capturing) {
+        const size_t n = lib::strlen(line);
+        if (m_capture_len + n + 1 < CAPTURE_BYTES) {
+            lib::memcpy(m_capture + m_capture_len, line, n);
+            m_capture_len += n;
+            m_capture[m_capture_len++] = '\n';
+            m_capture[m_capture_len] = '\0';
+        }
+        return;
+    }
+    printk("%*s%s\n", static_cast<int>(m_indent), "", line);
+}
+
+void Context::diag(const char* fmt, ...) {
+    char text[200];
+    char line[220];
+    va_list ap;
+    va_start(ap, fmt);
+    lib::vformat(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    lib::format(line, sizeof(line), "# %s", text);
+    emit(line);
+}
+
+void Context::report_failure(CheckKind kind, const char* file, int line) {
+    m_failed = true;
+    diag("%s: %s FAILED at %s:%d", m_name,
+         kind == CheckKind::Assertion ? "ASSERTION" : "EXPECTATION", file, line);
+}
+
+void Context::fail(const char* file, int line, const char* fmt, ...) {
+    char text[200];
+    va_list ap;
+    va_start(ap, fmt);
+    lib::vformat(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    report_failure(CheckKind::Expectation, file, line);
+    diag("%s", text);
+}
+
+void Context::skip(const char* reason) {
+    m_skipped = true;
+    lib::strlcpy(m_skip_reason, reason, sizeof(m_skip_reason));
+}
+
+void Context::expect_warn(const char* site_id, unsigned hits) {
+    for (unsigned i = 0; i < m_expected_count; ++i) {
+        if (lib::strcmp(m_expected[i].id, site_id) == 0) {
+            m_expected[i].hits += hits;
+            return;
+        }
+    }
+    if (m_expected_count == MAX_EXPECTED_WARNS) {
+        report_failure(CheckKind::Expectation, __FILE__, __LINE__);
+        diag("too many expected WARN sites (max %u)", MAX_EXPECTED_WARNS);
+        return;
+    }
+    m_expected[m_expected_count++] = {site_id, hits};
+}
+
+void run_body(TestFn fn, Context& ctx) { fn(ctx); }
+
+// ---- value descriptions ----------------------------------------------------
+
+ValueText describe_signed(long long v) {
+    ValueText t;
+    lib::format(t.text, sizeof(t.text), "%lld (%#llx)", v, static_cast<unsigned long long>(v));
+    return t;
+}
+
+ValueText describe_unsigned(unsigned long long v) {
+    ValueText t;
+    lib::format(t.text, sizeof(t.text), "%llu (%#llx)", v, v);
+    return t;
+}
+
+ValueText describe_pointer(const void* p) {
+    ValueText t;
+    if (p)
+        lib::format(t.text, sizeof(t.text), "%p", p);
+    else
+        lib::strlcpy(t.text, "null", sizeof(t.text));
+    return t;
+}
+
+ValueText describe_string(const char* s) {
+    ValueText t;
+    if (s)
+        lib::format(t.text, sizeof(t.text), "\"%.56s\"%s", s, lib::strlen(s) > 56 ? "..." : "");
+    else
+        lib::strlcpy(t.text, "null", sizeof(t.text));
+    return t;
+}
+
+bool check_bool(Context& ctx, CheckKind kind, const char* file, int line, const char* text,
+                bool value, bool expected) {
+    if (value == expected)
+        return true;
+    ctx.report_failure(kind, file, line);
+    ctx.diag("Expected %s to be %s, but is %s", text, expected ? "true" : "false",
+             value ? "true" : "false");
+    return false;
+}
+
+bool check_str(Context& ctx, CheckKind kind, const char* file, int line, const char* ta,
+               const char* tb, const char* a, const char* b, bool want_equal) {
+    const bool equal = a && b ? lib::strcmp(a, b) == 0 : a == b;
+    if (equal == want_equal)
+        return true;
+    ctx.report_failure(kind, file, line);
+    ctx.diag("Expected %s %s %s, but", ta, want_equal ? "==" : "!=", tb);
+    ctx.diag("    %s == %s", ta, describe_string(a).text);
+    ctx.diag("    %s == %s", tb, describe_string(b).text);
+    return false;
+}
+
+// ---- WARN capture ------------------------------------------------------------
+
+namespace {
+
+constexpr unsigned MAX_TRACKED_SITES = 256;
+
+struct WarnSnapshot {
+    const WarnSite* site[MAX_TRACKED_SITES];
+    u32 hits[MAX_TRACKED_SITES];
+    unsigned count = 0;
+
+    void take() {
+        count = 0;
+        warn::for_each_site([&](const WarnSite& s) {
+            if (count < MAX_TRACKED_SITES) {
+                site[count] = &s;
+                hits[count++] = s.hits.load();
+            }
+        });
+    }
+
+    u32 before(const WarnSite& s) const {
+        for (unsigned i = 0; i < count; ++i)
+            if (site[i] == &s)
+                return hits[i];
+        return 0;   // enrolled during the case
+    }
+};
+
+WarnSnapshot warn_snapshot;
+
+// Compare what fired during the case with what it declared.
+void judge_warns(Context& ctx) {
+    unsigned n_expected = 0;
+    const Context::ExpectedWarn* expected = ctx.expected_warns(&n_expected);
+
+    for (unsigned i = 0; i < n_expected; ++i) {
+        u32 fired = 0;
+        warn::for_each_site([&](const WarnSite& s) {
+            if (lib::strcmp(s.id, expected[i].id) == 0)
+                fired += s.hits.load() - warn_snapshot.before(s);
+        });
+        if (fired != expected[i].hits) {
+            ctx.report_failure(CheckKind::Expectation, __FILE__, __LINE__);
+            ctx.diag("expected WARN site %s to fire %u time(s), but it fired %u time(s)",
+                     expected[i].id, expected[i].hits, fired);
+        }
+    }
+    warn::for_each_site([&](const WarnSite& s) {
+        const u32 fired = s.hits.load() - warn_snapshot.before(s);
+        if (fired == 0)
+            return;
+        for (unsigned i = 0; i < n_expected; ++i)
+            if (lib::strcmp(s.id, expected[i].id) == 0)
+                return;
+        ctx.report_failure(CheckKind::Expectation, s.file, s.line);
+        ctx.diag("unexpected WARN at site %s (%u hit(s))", s.id, fired);
+    });
+}
+
+// ---- selection ----------------------------------------------------------------
+
+constexpr unsigned MAX_SUITES = 128;
+constexpr unsigned MAX_CASES_PER_SUITE = 128;
+
+bool selected(const Case& c, const char* filter) {
+    char full[128];
+    lib::format(full, sizeof(full), "%s.%s", c.suite->name, c.name);
+    return lib::glob_match(filter, full);
+}
+
+// Suites in name order, so the output does not depend on link order.
+unsigned sorted_suites(const Suite** out) {
+    unsigned n = 0;
+    for (const Suite* s = __start_ktest_suites; s < __stop_ktest_suites && n < MAX_SUITES; ++s) {
+        unsigned i = n++;
+        while (i > 0 && lib::strcmp(out[i - 1]->name, s->name) > 0) {
+            out[i] = out[i - 1];
+            --i;
+        }
+        out[i] = s;
+    }
+    return n;
+}
+
+// A suite's selected cases in source order (by line: a suite lives in one file).
+unsigned cases_of(const Suite& suite, const char* filter, const Case** out) {
+    unsigned n = 0;
+    for (const Case* c = __start_ktest_cases; c < __stop_ktest_cases; ++c) {
+        if (c->suite != &suite || !selected(*c, filter))
+            continue;
+        if (n == MAX_CASES_PER_SUITE) {
+            printk("ktest: suite %s has more than %u cases; the rest are not run\n", suite.name,
+                   MAX_CASES_PER_SUITE);
+            break;
+        }
+        unsigned i = n++;
+        while (i > 0 && out[i - 1]->line > c->line) {
+            out[i] = out[i - 1];
+            --i;
+        }
+        out[i] = c;
+    }
+    return n;
+}
+
+enum class Outcome { Pass, Fail, Skip };
+
+Outcome run_case(const Case& c, unsigned number, bool suite_ready) {
+    Context ctx(c, 4);
+    if (!suite_ready) {
+        ctx.diag("%s: suite init failed; case not run", c.name);
+        printk("    not ok %u %s\n", number, c.name);
+        return Outcome::Fail;
+    }
+    warn_snapshot.take();
+    run_body(c.fn, ctx);
+    judge_warns(ctx);
+
+    if (ctx.failed()) {
+        printk("    not ok %u %s\n", number, c.name);
+        return Outcome::Fail;
+    }
+    if (ctx.skipped()) {
+        printk("    ok %u %s # SKIP %s\n", number, c.name, ctx.skip_reason());
+        return Outcome::Skip;
+    }
+    printk("    ok %u %s\n", number, c.name);
+    return Outcome::Pass;
+}
+
+} // namespace
+
+// ---- the runner -------------------------------------------------------------------
+
+Summary run(const char* filter) {
+    static const Suite* suites[MAX_SUITES];
+    static const Case* cases[MAX_CASES_PER_SUITE];
+    const unsigned n_suites = sorted_suites(suites);
+
+    unsigned plan = 0;
+    for (unsigned i = 0; i < n_suites; ++i)
+        if (cases_of(*suites[i], filter, cases) > 0)
+            ++plan;
+
+    printk("KTAP version 1\n1..%u\n", plan);
+    if (plan == 0)
+        printk("# ktest: no test matches filter '%s'\n", filter);
+
+    Summary total;
+    unsigned suite_number = 0;
+    for (unsigned i = 0; i < n_suites; ++i) {
+        const Suite& suite = *suites[i];
+        const unsigned n = cases_of(suite, filter, cases);
+        if (n == 0)
+            continue;
+        printk("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", suite.name, n);
+        bool ready = true;
+        if (suite.init && suite.init() != 0) {
+            printk("    # %s: suite init failed\n", suite.name);
+            ready = false;
+        }
+        Summary s;
+        for (unsigned k = 0; k < n; ++k) {
+            switch (run_case(*cases[k], k + 1, ready)) {
+            case Outcome::Pass: ++s.passed; break;
+            case Outcome::Fail: ++s.failed; break;
+            case Outcome::Skip: ++s.skipped; break;
+            }
+        }
+        if (ready && suite.exit)
+            suite.exit();
+        printk("# %s: pass:%u fail:%u skip:%u total:%u\n", suite.name, s.passed, s.failed,
+               s.skipped, n);
+        ++suite_number;
+        if (s.failed)
+            printk("not ok %u %s\n", suite_number, suite.name);
+        else if (s.passed == 0)
+            printk("ok %u %s # SKIP all cases skipped\n", suite_number, suite.name);
+        else
+            printk("ok %u %s\n", suite_number, suite.name);
+        total.passed += s.passed;
+        total.failed += s.failed;
+        total.skipped += s.skipped;
+    }
+    printk("# Totals: pass:%u fail:%u skip:%u total:%u\n", total.passed, total.failed,
+           total.skipped, total.passed + total.failed + total.skipped);
+    printk("%u passed, %u failed, %u skipped\n", total.passed, total.failed, total.skipped);
+    return total;
+}
+
+void list(const char* filter) {
+    static const Suite* suites[MAX_SUITES];
+    static const Case* cases[MAX_CASES_PER_SUITE];
+    const unsigned n_suites = sorted_suites(suites);
+    unsigned total = 0;
+    for (unsigned i = 0; i < n_suites; ++i) {
+        const unsigned n = cases_of(*suites[i], filter, cases);
+        for (unsigned k = 0; k < n; ++k)
+            printk("ktest.list: %s.%s\n", suites[i]->name, cases[k]->name);
+        total += n;
+    }
+    printk("ktest.list: %u test(s) match '%s'\n", total, filter);
+}
+
+} // namespace ktest

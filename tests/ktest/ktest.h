@@ -1,0 +1,249 @@
+// ktest: the in-kernel self-test framework.
+//
+//   KTEST_SUITE(format);                         // or with hooks:
+//   KTEST_SUITE(pool, .init = pool_init, .exit = pool_exit);
+//
+//   KTEST(format, pads_to_width) {
+//       EXPECT_EQ(f(1), 2);       // records a failure and continues
+//       ASSERT_NOT_NULL(p);       // records a failure and returns from the test
+//       KTEST_SKIP("needs a second CPU");
+//   }
+//
+// Suites and cases are const descriptors placed in the linker sections
+// ktest_suites and ktest_cases (kept by boot/linker.ld): no constructors, no
+// heap. ASSERT_* is a plain `return` from the test body, so RAII destructors
+// in the body run as usual; it never longjmps. For the same reason ASSERT_*
+// can only be used in the body itself or in functions returning void.
+//
+// WARN capture: every WARN hit during a case is attributed to it. A case that
+// means to provoke one declares it first with KTEST_EXPECT_WARN("site", n);
+// after the case, each declared site must have fired exactly n times and no
+// other site at all, or the case fails.
+//
+// Output is KTAP version 1 with one nested level per suite, in KUnit's
+// wording, then a closing line "N passed, N failed, N skipped".
+#pragma once
+
+#include "lib/format.h"
+#include "lib/types.h"
+
+namespace ktest {
+
+class Context;
+using TestFn = void (*)(Context&);
+
+struct Suite {
+    const char* name;
+    int (*init)() = nullptr;   // non-zero return: every case of the suite fails
+    void (*exit)() = nullptr;
+};
+
+struct Case {
+    const Suite* suite;
+    const char* name;
+    TestFn fn;
+    const char* file;
+    int line;
+};
+
+enum class CheckKind { Expectation, Assertion };
+
+class Context {
+public:
+    static constexpr unsigned MAX_EXPECTED_WARNS = 8;
+    static constexpr size_t CAPTURE_BYTES = 2048;
+
+    // A context for a case being run by the runner: reports go to the console.
+    Context(const Case& c, unsigned indent);
+    // A scratch context whose reports are kept in a buffer instead (for
+    // testing the framework itself). Its failures do not affect anyone.
+    static Context capture(const char* name);
+
+    bool failed() const { return m_failed; }
+    bool skipped() const { return m_skipped; }
+    const char* skip_reason() const { return m_skip_reason; }
+    const char* name() const { return m_name; }
+    const char* captured() const { return m_capture; }
+
+    // Start a failure report; returns true so checks can be chained.
+    void report_failure(CheckKind kind, const char* file, int line);
+    // One '#'-prefixed diagnostic line under the case's indentation.
+    void diag(const char* fmt, ...) HIMEM_PRINTF(2, 3);
+    void fail(const char* file, int line, const char* fmt, ...) HIMEM_PRINTF(4, 5);
+    void skip(const char* reason);
+
+    void expect_warn(const char* site_id, unsigned hits);
+
+    // Runner use: the declared WARN expectations.
+    struct ExpectedWarn {
+        const char* id;
+        unsigned hits;
+    };
+    const ExpectedWarn* expected_warns(unsigned* count) const {
+        *count = m_expected_count;
+        return m_expected;
+    }
+
+private:
+    Context(const char* name, unsigned indent, bool capture);
+    void emit(const char* line);
+
+    const char* m_name;
+    unsigned m_indent;
+    bool m_capturing;
+    bool m_failed = false;
+    bool m_skipped = false;
+    char m_skip_reason[96] = {};
+    ExpectedWarn m_expected[MAX_EXPECTED_WARNS] = {};
+    unsigned m_expected_count = 0;
+    char m_capture[CAPTURE_BYTES] = {};
+    size_t m_capture_len = 0;
+};
+
+// Run a test body in a scratch context (framework self-tests).
+void run_body(TestFn fn, Context& ctx);
+
+struct Summary {
+    unsigned passed = 0;
+    unsigned failed = 0;
+    unsigned skipped = 0;
+    bool ok() const { return failed == 0 && passed + skipped > 0; }
+};
+
+// Run every case whose "suite.case" name matches the glob `filter`.
+Summary run(const char* filter);
+// Print the matching names, one per line.
+void list(const char* filter);
+
+// ---- value formatting for check reports ----------------------------------
+
+struct ValueText {
+    char text[64];
+};
+
+ValueText describe_signed(long long v);
+ValueText describe_unsigned(unsigned long long v);
+ValueText describe_pointer(const void* p);
+ValueText describe_string(const char* s);
+
+inline ValueText describe(bool v) { return describe_string(v ? "true" : "false"); }
+inline ValueText describe(char v) { return describe_signed(v); }
+inline ValueText describe(signed char v) { return describe_signed(v); }
+inline ValueText describe(short v) { return describe_signed(v); }
+inline ValueText describe(int v) { return describe_signed(v); }
+inline ValueText describe(long v) { return describe_signed(v); }
+inline ValueText describe(long long v) { return describe_signed(v); }
+inline ValueText describe(unsigned char v) { return describe_unsigned(v); }
+inline ValueText describe(unsigned short v) { return describe_unsigned(v); }
+inline ValueText describe(unsigned v) { return describe_unsigned(v); }
+inline ValueText describe(unsigned long v) { return describe_unsigned(v); }
+inline ValueText describe(unsigned long long v) { return describe_unsigned(v); }
+inline ValueText describe(decltype(nullptr)) { return describe_pointer(nullptr); }
+template <typename T>
+ValueText describe(T* p) { return describe_pointer(p); }
+template <typename T>
+    requires __is_enum(T)
+ValueText describe(T v) { return describe_signed(static_cast<long long>(v)); }
+template <typename T>
+    requires __is_class(T) && requires(const T& t) { t.value(); }
+ValueText describe(const T& v) { return describe(v.value()); }
+
+template <typename A, typename B, typename Op>
+bool check_binary(Context& ctx, CheckKind kind, const char* file, int line, const char* op,
+                  const char* ta, const char* tb, const A& a, const B& b, Op cmp) {
+    if (cmp(a, b))
+        return true;
+    ctx.report_failure(kind, file, line);
+    ctx.diag("Expected %s %s %s, but", ta, op, tb);
+    ctx.diag("    %s == %s", ta, describe(a).text);
+    ctx.diag("    %s == %s", tb, describe(b).text);
+    return false;
+}
+
+bool check_bool(Context& ctx, CheckKind kind, const char* file, int line, const char* text,
+                bool value, bool expected);
+bool check_str(Context& ctx, CheckKind kind, const char* file, int line, const char* ta,
+               const char* tb, const char* a, const char* b, bool want_equal);
+
+} // namespace ktest
+
+// ---- declarations ----------------------------------------------------------
+
+#define KTEST_SUITE(sname, ...)                                                   \
+    extern const ::ktest::Suite ktest_suite_##sname;                              \
+    [[gnu::used, gnu::section("ktest_suites")]] const ::ktest::Suite              \
+        ktest_suite_##sname = {.name = #sname __VA_OPT__(, ) __VA_ARGS__}
+
+#define KTEST(sname, cname)                                                       \
+    static void ktest_fn_##sname##_##cname(::ktest::Context& ktest_ctx);          \
+    [[gnu::used, gnu::section("ktest_cases")]] static const ::ktest::Case         \
+        ktest_case_##sname##_##cname = {&ktest_suite_##sname, #cname,             \
+                                        ktest_fn_##sname##_##cname, __FILE__,     \
+                                        __LINE__};                                \
+    static void ktest_fn_##sname##_##cname([[maybe_unused]] ::ktest::Context& ktest_ctx)
+
+// ---- checks ------------------------------------------------------------------
+
+#define KTEST_BINARY(kind, op, a, b)                                              \
+    ::ktest::check_binary(ktest_ctx, kind, __FILE__, __LINE__, #op, #a, #b, (a), (b), \
+                          [](const auto& x_, const auto& y_) { return x_ op y_; })
+
+#define KTEST_EXPECT_BINARY(op, a, b) (void)KTEST_BINARY(::ktest::CheckKind::Expectation, op, a, b)
+#define KTEST_ASSERT_BINARY(op, a, b)                                             \
+    do {                                                                          \
+        if (!KTEST_BINARY(::ktest::CheckKind::Assertion, op, a, b))               \
+            return;                                                               \
+    } while (0)
+
+#define EXPECT_EQ(a, b) KTEST_EXPECT_BINARY(==, a, b)
+#define EXPECT_NE(a, b) KTEST_EXPECT_BINARY(!=, a, b)
+#define EXPECT_LT(a, b) KTEST_EXPECT_BINARY(<, a, b)
+#define EXPECT_LE(a, b) KTEST_EXPECT_BINARY(<=, a, b)
+#define EXPECT_GT(a, b) KTEST_EXPECT_BINARY(>, a, b)
+#define EXPECT_GE(a, b) KTEST_EXPECT_BINARY(>=, a, b)
+#define ASSERT_EQ(a, b) KTEST_ASSERT_BINARY(==, a, b)
+#define ASSERT_NE(a, b) KTEST_ASSERT_BINARY(!=, a, b)
+#define ASSERT_LT(a, b) KTEST_ASSERT_BINARY(<, a, b)
+#define ASSERT_LE(a, b) KTEST_ASSERT_BINARY(<=, a, b)
+#define ASSERT_GT(a, b) KTEST_ASSERT_BINARY(>, a, b)
+#define ASSERT_GE(a, b) KTEST_ASSERT_BINARY(>=, a, b)
+
+#define KTEST_BOOL(kind, cond, want)                                              \
+    ::ktest::check_bool(ktest_ctx, kind, __FILE__, __LINE__, #cond, !!(cond), want)
+#define EXPECT_TRUE(cond) (void)KTEST_BOOL(::ktest::CheckKind::Expectation, cond, true)
+#define EXPECT_FALSE(cond) (void)KTEST_BOOL(::ktest::CheckKind::Expectation, cond, false)
+#define ASSERT_TRUE(cond)                                                         \
+    do {                                                                          \
+        if (!KTEST_BOOL(::ktest::CheckKind::Assertion, cond, true))               \
+            return;                                                               \
+    } while (0)
+#define ASSERT_FALSE(cond)                                                        \
+    do {                                                                          \
+        if (!KTEST_BOOL(::ktest::CheckKind::Assertion, cond, false))              \
+            return;                                                               \
+    } while (0)
+
+#define EXPECT_NULL(p) EXPECT_EQ(static_cast<const void*>(p), nullptr)
+#define EXPECT_NOT_NULL(p) EXPECT_NE(static_cast<const void*>(p), nullptr)
+#define ASSERT_NULL(p) ASSERT_EQ(static_cast<const void*>(p), nullptr)
+#define ASSERT_NOT_NULL(p) ASSERT_NE(static_cast<const void*>(p), nullptr)
+
+#define KTEST_STR(kind, a, b, eq)                                                 \
+    ::ktest::check_str(ktest_ctx, kind, __FILE__, __LINE__, #a, #b, (a), (b), eq)
+#define EXPECT_STREQ(a, b) (void)KTEST_STR(::ktest::CheckKind::Expectation, a, b, true)
+#define EXPECT_STRNE(a, b) (void)KTEST_STR(::ktest::CheckKind::Expectation, a, b, false)
+#define ASSERT_STREQ(a, b)                                                        \
+    do {                                                                          \
+        if (!KTEST_STR(::ktest::CheckKind::Assertion, a, b, true))                \
+            return;                                                               \
+    } while (0)
+
+#define KTEST_FAIL(...) ktest_ctx.fail(__FILE__, __LINE__, __VA_ARGS__)
+
+#define KTEST_SKIP(reason)                                                        \
+    do {                                                                          \
+        ktest_ctx.skip(reason);                                                   \
+        return;                                                                   \
+    } while (0)
+
+#define KTEST_EXPECT_WARN(site_id, hits) ktest_ctx.expect_warn(site_id, hits)

@@ -1,0 +1,1 @@
+"""Host-side tooling for himem: dependencies, builds, QEMU runs, KTAP judging."""

@@ -1,0 +1,146 @@
+"""Booting himem under QEMU and watching it.
+
+A run ends in one of these ways, and the result says which:
+  exited    QEMU exited by itself (status: 33 = kernel pass, 35 = kernel fail,
+            1 = QEMU error, 0 = triple fault under -no-reboot, ...)
+  silent    no serial output for `silence` seconds: a hang; QEMU's whole
+            process group is killed
+  timeout   still running after `timeout` seconds: too slow; killed likewise
+"""
+
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PASS_STATUS = 33   # isa-debug-exit value 0x10
+FAIL_STATUS = 35   # isa-debug-exit value 0x11
+
+STATUS_MEANING = {
+    PASS_STATUS: "kernel reported pass",
+    FAIL_STATUS: "kernel reported failure",
+    1: "QEMU error (bad arguments or image)",
+    0: "QEMU exited without the kernel's word (triple fault under -no-reboot?)",
+}
+
+
+@dataclass
+class Machine:
+    cpus: str = "1"            # passed to -smp as is ("4", "6,sockets=2,cores=3")
+    memory: str = "128M"
+    cpu_model: str = "qemu32"
+    accel: str = ""            # e.g. "tcg,thread=single"
+    extra: list = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    ending: str                # exited | silent | timeout
+    status: int | None
+    log: str
+    seconds: float
+
+    def describe(self):
+        if self.ending == "exited":
+            return f"status {self.status}: {STATUS_MEANING.get(self.status, 'unexpected status')}"
+        if self.ending == "silent":
+            return "killed: no serial output within the silence limit (hang)"
+        return "killed: total time limit reached (too slow)"
+
+
+def qemu_command(kernel, machine, append, iso=None, gdb_socket=None, paused=False):
+    cmd = ["qemu-system-i386", "-M", "pc", "-cpu", machine.cpu_model, "-m", machine.memory,
+           "-smp", machine.cpus, "-no-reboot", "-display", "none", "-monitor", "none",
+           "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+    if machine.accel:
+        cmd += ["-accel", machine.accel]
+    if iso:
+        cmd += ["-cdrom", str(iso), "-boot", "d"]
+    else:
+        cmd += ["-kernel", str(kernel)]
+        if append:
+            cmd += ["-append", append]
+    if gdb_socket:
+        cmd += ["-gdb", f"unix:{gdb_socket},server=on,wait=off"]
+    if paused:
+        cmd += ["-S"]
+    return cmd + list(machine.extra)
+
+
+def make_iso(build_dir, append):
+    """An ISO whose GRUB entry passes `append`; the default ISO when empty."""
+    default = Path(build_dir) / "himem.iso"
+    if not append:
+        return default
+    root = Path(tempfile.mkdtemp(prefix="himem-iso-"))
+    (root / "boot" / "grub").mkdir(parents=True)
+    shutil.copy(Path(build_dir) / "himem.elf", root / "boot" / "himem.elf")
+    (root / "boot" / "grub" / "grub.cfg").write_text(
+        "set timeout=0\nset default=0\n"
+        f'menuentry "himem" {{\n    multiboot /boot/himem.elf {append}\n    boot\n}}\n')
+    iso = Path(build_dir) / "himem-custom.iso"
+    subprocess.run(["grub-mkrescue", "-o", str(iso), str(root)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shutil.rmtree(root, ignore_errors=True)
+    return iso
+
+
+def run(cmd, silence=30.0, timeout=300.0, echo=False, log_path=None):
+    """Run QEMU, collect the serial log, enforce both limits."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    chunks = []
+    last_output = start
+    ending = "exited"
+    try:
+        while True:
+            now = time.monotonic()
+            if now - start > timeout:
+                ending = "timeout"
+                break
+            if now - last_output > silence:
+                ending = "silent"
+                break
+            wait = max(0.05, min(silence - (now - last_output), timeout - (now - start)))
+            if not sel.select(timeout=wait):
+                continue
+            data = os.read(proc.stdout.fileno(), 65536)
+            if not data:
+                break
+            last_output = time.monotonic()
+            chunks.append(data)
+            if echo:
+                sys.stdout.write(data.decode("utf-8", "replace").replace("\r\n", "\n"))
+                sys.stdout.flush()
+    finally:
+        if ending != "exited":
+            kill_group(proc)
+        sel.close()
+    status = proc.wait()
+    log = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(log_path).write_text(log)
+    return RunResult(ending, status if ending == "exited" else None, log,
+                     time.monotonic() - start)
+
+
+def kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def tail(log, lines=40):
+    rows = log.rstrip("\n").split("\n")
+    return "\n".join(rows[-lines:])
