@@ -59,6 +59,12 @@ _start:
     addl $4096, %eax
     loop 1b
 
+    /* Unmap the page below the boot stack: an overflow then faults, and the
+     * double-fault task (arch/x86/double_fault.cpp) reports it. */
+    movl $PHYS(boot_stack_guard), %eax
+    shrl $12, %eax
+    movl $0, PHYS(early_page_tables)(, %eax, 4)
+
     /* Point PDEs 0.. (identity) and 768.. (KERNEL_VMA) at the same tables. */
     movl $PHYS(early_page_tables) + (PTE_PRESENT | PTE_WRITE), %eax
     movl $PHYS(early_page_directory), %edi
@@ -111,6 +117,9 @@ early_page_directory:
     .global early_page_tables
 early_page_tables:
     .skip 4096 * EARLY_PAGE_TABLES
+    .global boot_stack_guard
+boot_stack_guard:
+    .skip 4096
     .global boot_stack_bottom
 boot_stack_bottom:
     .skip 16384

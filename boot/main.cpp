@@ -17,11 +17,14 @@
 #include "arch/x86/uart16550.h"
 #include "boot/multiboot.h"
 #include "boot/params.h"
+#include "lib/ksym.h"
 #include "lib/printk.h"
 #include "tests/ktest/ktest.h"
 
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
+extern "C" const char __ksymtab_start[];
+extern "C" const char __ksymtab_end[];
 
 namespace {
 
@@ -40,7 +43,15 @@ void run_global_constructors() {
         ktest::list(boot::params.ktest_filter);
         x86::debug_exit(x86::ExitCode::Pass);
     }
-    const ktest::Summary s = ktest::run(boot::params.ktest_filter);
+    if (boot::params.ktest_crash[0]) {
+        ktest::run_crash(boot::params.ktest_crash);
+        x86::debug_exit(x86::ExitCode::Fail);   // a crash test that returns has failed
+    }
+    ktest::Options options;
+    options.filter = boot::params.ktest_filter;
+    options.stress = boot::params.ktest_stress > 1000 ? 1000 : static_cast<unsigned>(boot::params.ktest_stress);
+    options.misreport_closing = boot::params.ktest_harness_misreport;
+    const ktest::Summary s = ktest::run(options);
     x86::debug_exit(s.ok() ? x86::ExitCode::Pass : x86::ExitCode::Fail);
 }
 
@@ -51,6 +62,8 @@ extern "C" [[noreturn]] void boot_start(u32 magic, u32 info_phys) {
     x86::gdt_init(0);
     boot::multiboot_copy(magic, info_phys);
     x86::uart_init();
+    ksym::set_table(reinterpret_cast<const ksym::Table*>(__ksymtab_start),
+                    static_cast<size_t>(__ksymtab_end - __ksymtab_start));
     x86::idt_init();
     x86::pic_disable();
     run_global_constructors();

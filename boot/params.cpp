@@ -17,6 +17,9 @@ void parse_params() {
     const cmdline::Param table[] = {
         {"ktest.filter", cmdline::Kind::String, params.ktest_filter, sizeof(params.ktest_filter)},
         {"ktest.list", cmdline::Kind::Flag, &params.ktest_list},
+        {"ktest.crash", cmdline::Kind::String, params.ktest_crash, sizeof(params.ktest_crash)},
+        {"ktest.stress", cmdline::Kind::Uint, &params.ktest_stress},
+        {"ktest.harness_misreport", cmdline::Kind::Flag, &params.ktest_harness_misreport},
     };
     if (!boot_info.has_cmdline)
         return;

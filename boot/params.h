@@ -8,6 +8,9 @@ namespace boot {
 struct KernelParams {
     char ktest_filter[cmdline::MAX_VALUE + 1] = "*";
     bool ktest_list = false;
+    char ktest_crash[64] = "";          // run this crash test instead of the suites
+    u64 ktest_stress = 1;               // scale for stress tests
+    bool ktest_harness_misreport = false;
 };
 
 extern KernelParams params;

@@ -43,7 +43,8 @@ void oops_begin() {
     lib::console_break_lock();
 }
 
-void oops_end(const char* reason) {
+void oops_end(const char* site, const char* reason) {
+    printk("crash: site=%s cpu=%u\n", site, platform::this_cpu_id());
     printk("Kernel panic - not syncing: %s\n", reason);
     platform::die();
 }
@@ -93,6 +94,7 @@ void panic(const char* fmt, ...) {
     va_end(ap);
     printk("Kernel panic - not syncing: %s\n", msg);
     platform::dump_stack();
+    printk("crash: site=panic cpu=%u\n", platform::this_cpu_id());
     printk("---[ end Kernel panic - not syncing: %s ]---\n", msg);
     platform::die();
 }
@@ -109,6 +111,7 @@ void bug_report(const BugSite& site, const char* fmt, ...) {
            site.file, site.line, site.id, msg);
     platform::dump_stack();
     printk("---[ end trace ]---\n");
-    printk("Kernel panic - not syncing: BUG at %s:%d [site %s]\n", site.file, site.line, site.id);
-    platform::die();
+    char reason[160];
+    lib::format(reason, sizeof(reason), "BUG at %s:%d [site %s]", site.file, site.line, site.id);
+    oops_end(site.id, reason);
 }

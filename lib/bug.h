@@ -68,9 +68,13 @@ void warn::for_each_site(F&& f) {
 // For fatal reports printed outside panic(), such as a CPU exception:
 // oops_begin() turns interrupts off and breaks the console lock (a second
 // crash while one is being reported stops at once); oops_end() prints the
-// panic line and stops the machine.
+// crash line and the panic line, and stops the machine.
+//
+// Every fatal path ends with the line "crash: site=<id> cpu=<n>", which the
+// host runner matches against a crash test's expected site: a BUG's id,
+// "panic", "x86.exception.<vector>", "x86.double_fault", "x86.stack_overflow".
 void oops_begin();
-[[noreturn]] void oops_end(const char* reason);
+[[noreturn]] void oops_end(const char* site, const char* reason);
 [[noreturn]] void bug_report(const BugSite& site, const char* fmt, ...) HIMEM_PRINTF(2, 3);
 
 #define HIMEM_WARN_IMPL(id_, once_, cond_, ...)                                   \

@@ -50,8 +50,19 @@ void print_backtrace(u32 eip, u32 ebp) {
     u32 frames[BACKTRACE_MAX_FRAMES];
     const unsigned n = collect_backtrace(ebp, frames, BACKTRACE_MAX_FRAMES);
     // A return address points after the call; show the call's own address.
-    for (unsigned i = 0; i < n; ++i)
+    // Runs of one frame (deep recursion) are shown once with a count.
+    for (unsigned i = 0; i < n;) {
+        unsigned same = 1;
+        while (i + same < n && frames[i + same] == frames[i])
+            ++same;
         print_code_address(frames[i] - 1);
+        if (same > 2) {
+            printk("  ... the frame above repeated %u more times\n", same - 1);
+        } else if (same == 2) {
+            print_code_address(frames[i] - 1);
+        }
+        i += same;
+    }
 }
 
 } // namespace x86

@@ -63,3 +63,19 @@ interrupt_stub_table:
     .long 1b
     .set vec, vec + 1
     .endr
+
+/*
+ * The double-fault task starts here (its TSS's EIP) after a hardware task
+ * switch. The CPU pushed the error code onto our fresh stack; the report
+ * never returns, so it is simply left there.
+ */
+    .section .text
+    .global double_fault_entry
+    .type double_fault_entry, @function
+double_fault_entry:
+    xorl %ebp, %ebp
+    call double_fault_task
+1:  cli
+    hlt
+    jmp 1b
+    .size double_fault_entry, . - double_fault_entry

@@ -112,7 +112,9 @@ void print_registers(const InterruptFrame& f) {
     printk("---[ end trace ]---\n");
     char reason[64];
     lib::format(reason, sizeof(reason), "Fatal exception %s", v.mnemonic);
-    oops_end(reason);
+    char site[32];
+    lib::format(site, sizeof(site), "x86.exception.%s", v.mnemonic[0] == '#' ? v.mnemonic + 1 : v.mnemonic);
+    oops_end(site, reason);
 }
 
 void exception_dispatch(InterruptFrame& frame) {

@@ -1,5 +1,6 @@
 #include "arch/x86/gdt.h"
 
+#include "arch/x86/double_fault.h"
 #include "arch/x86/percpu.h"
 #include "lib/string.h"
 
@@ -47,6 +48,7 @@ void gdt_init(unsigned cpu) {
     lib::memset(&t.tss, 0, sizeof(t.tss));
     t.tss.ss0 = SEL_KERNEL_DS;
     t.tss.iomap_base = sizeof(Tss);  // no I/O permission bitmap
+    double_fault_tss_init(cpu);
 
     const Pointer gdtr{sizeof(t.gdt) - 1, reinterpret_cast<u32>(t.gdt)};
     asm volatile(

@@ -17,6 +17,7 @@ u64 idt[256];
 InterruptHandler interrupt_handlers[256];
 
 constexpr u8 GATE_INTERRUPT = 0x8e;  // present, ring 0, 32-bit interrupt gate
+constexpr u8 GATE_TASK = 0x85;       // present, ring 0, task gate
 
 constexpr u64 gate(u32 offset, u16 selector, u8 type) {
     return (u64{offset & 0xffff}) | (u64{selector} << 16) | (u64{type} << 40) |
@@ -33,6 +34,9 @@ struct [[gnu::packed]] Pointer {
 void idt_init() {
     for (unsigned v = 0; v < 256; ++v)
         idt[v] = gate(interrupt_stub_table[v], SEL_KERNEL_CS, GATE_INTERRUPT);
+    // #DF switches to the double-fault task: its own TSS and stack survive a
+    // kernel stack overflow (double_fault.h).
+    idt[8] = gate(0, SEL_DOUBLE_FAULT_TSS, GATE_TASK);
     idt_load();
 }
 

@@ -11,6 +11,8 @@ extern "C" const ktest::Suite __start_ktest_suites[];
 extern "C" const ktest::Suite __stop_ktest_suites[];
 extern "C" const ktest::Case __start_ktest_cases[];
 extern "C" const ktest::Case __stop_ktest_cases[];
+extern "C" const ktest::CrashCase __start_ktest_crashes[];
+extern "C" const ktest::CrashCase __stop_ktest_crashes[];
 
 namespace ktest {
 
@@ -206,6 +208,8 @@ constexpr unsigned MAX_SUITES = 128;
 constexpr unsigned MAX_CASES_PER_SUITE = 128;
 
 bool selected(const Case& c, const char* filter) {
+    if (c.suite->manual && lib::strncmp(filter, c.suite->name, lib::strlen(c.suite->name)) != 0)
+        return false;
     char full[128];
     lib::format(full, sizeof(full), "%s.%s", c.suite->name, c.name);
     return lib::glob_match(filter, full);
@@ -275,7 +279,11 @@ Outcome run_case(const Case& c, unsigned number, bool suite_ready) {
 
 // ---- the runner -------------------------------------------------------------------
 
-Summary run(const char* filter) {
+unsigned current_stress = 1;
+
+Summary run(const Options& options) {
+    const char* filter = options.filter;
+    current_stress = options.stress ? options.stress : 1;
     static const Suite* suites[MAX_SUITES];
     static const Case* cases[MAX_CASES_PER_SUITE];
     const unsigned n_suites = sorted_suites(suites);
@@ -327,7 +335,10 @@ Summary run(const char* filter) {
     }
     printk("# Totals: pass:%u fail:%u skip:%u total:%u\n", total.passed, total.failed,
            total.skipped, total.passed + total.failed + total.skipped);
-    printk("%u passed, %u failed, %u skipped\n", total.passed, total.failed, total.skipped);
+    // The harness self-test hook: a closing line that disagrees with the
+    // results, which the host judge must refuse.
+    const unsigned shown_passed = total.passed + (options.misreport_closing ? 1 : 0);
+    printk("%u passed, %u failed, %u skipped\n", shown_passed, total.failed, total.skipped);
     return total;
 }
 
@@ -343,6 +354,28 @@ void list(const char* filter) {
         total += n;
     }
     printk("ktest.list: %u test(s) match '%s'\n", total, filter);
+    for (const CrashCase* c = __start_ktest_crashes; c < __stop_ktest_crashes; ++c)
+        printk("ktest.list: crash %s site=%s frames=%s manual=%d\n", c->name, c->site,
+               c->frames ? c->frames : "", c->manual ? 1 : 0);
+}
+
+unsigned stress_scale() { return current_stress; }
+
+void run_crash(const char* name) {
+    for (const CrashCase* c = __start_ktest_crashes; c < __stop_ktest_crashes; ++c) {
+        if (lib::strcmp(c->name, name) != 0)
+            continue;
+        printk("ktest.crash: running %s (expects site=%s frames=%s)\n", c->name, c->site,
+               c->frames ? c->frames : "");
+        Context ctx = Context::capture(c->name);
+        run_body(c->fn, ctx);
+        printk("ktest.crash: %s returned without crashing%s\n", c->name,
+               ctx.failed() ? " (and a check in it failed)" : "");
+        if (ctx.failed())
+            printk("%s", ctx.captured());
+        return;
+    }
+    printk("ktest.crash: no crash test named '%s'\n", name);
 }
 
 } // namespace ktest

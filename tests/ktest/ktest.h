@@ -36,6 +36,22 @@ struct Suite {
     const char* name;
     int (*init)() = nullptr;   // non-zero return: every case of the suite fails
     void (*exit)() = nullptr;
+    // A manual suite runs only when the filter names it explicitly (the filter
+    // starts with the suite's name): the harness self-tests, which must fail.
+    bool manual = false;
+};
+
+// A test that must end the machine: in a BUG, a panic or a fatal fault. It
+// never runs in a normal boot; the host runner boots once per crash test with
+// ktest.crash=NAME and checks the crash line's site and the call trace.
+struct CrashCase {
+    const char* name;
+    TestFn fn;
+    const char* site;         // expected "crash: site=..." id
+    const char* frames;       // comma-separated functions the trace must name, innermost first
+    bool manual = false;      // harness self-tests: run only by an explicit matrix entry
+    const char* file = nullptr;
+    int line = 0;
 };
 
 struct Case {
@@ -110,10 +126,21 @@ struct Summary {
     bool ok() const { return failed == 0 && passed + skipped > 0; }
 };
 
-// Run every case whose "suite.case" name matches the glob `filter`.
-Summary run(const char* filter);
-// Print the matching names, one per line.
+struct Options {
+    const char* filter = "*";
+    unsigned stress = 1;             // ktest.stress: scale for stress tests
+    bool misreport_closing = false;  // harness self-test: print a wrong closing line
+};
+
+// Run every case whose "suite.case" name matches the glob `options.filter`.
+Summary run(const Options& options);
+// Print the matching names, one per line, and every crash test.
 void list(const char* filter);
+// Run the crash test `name`. Returns only if it did not crash (a failure).
+void run_crash(const char* name);
+
+// The stress scale of this run (ktest.stress, default 1).
+unsigned stress_scale();
 
 // ---- value formatting for check reports ----------------------------------
 
@@ -181,6 +208,14 @@ bool check_str(Context& ctx, CheckKind kind, const char* file, int line, const c
                                         ktest_fn_##sname##_##cname, __FILE__,     \
                                         __LINE__};                                \
     static void ktest_fn_##sname##_##cname([[maybe_unused]] ::ktest::Context& ktest_ctx)
+
+// KTEST_CRASH(name, .site = "x86.stack_overflow", .frames = "inner,outer") { ... }
+#define KTEST_CRASH(cname, ...)                                                   \
+    static void ktest_crash_fn_##cname(::ktest::Context& ktest_ctx);              \
+    [[gnu::used, gnu::section("ktest_crashes")]] static const ::ktest::CrashCase  \
+        ktest_crash_##cname = {.name = #cname, .fn = ktest_crash_fn_##cname,      \
+                               __VA_ARGS__, .file = __FILE__, .line = __LINE__};  \
+    static void ktest_crash_fn_##cname([[maybe_unused]] ::ktest::Context& ktest_ctx)
 
 // ---- checks ------------------------------------------------------------------
 

@@ -31,6 +31,9 @@ def build_kernel(variant="release", quiet=True):
     if not (out / "CMakeCache.txt").exists():
         _run(["cmake", "-S", ROOT, "-B", out, f"-DHIMEM_DEBUG={VARIANTS[variant]}"], quiet)
     _run(["cmake", "--build", out, f"-j{os.cpu_count() or 2}"], quiet)
+    # For people who attach GDB by hand (tools/himem gdb writes the same file).
+    from . import gdb
+    (out / "gdbinit").write_text(gdb.gdbinit_text(out / "himem.elf", out / "gdb.sock"))
     return out
 
 

@@ -155,13 +155,16 @@ def judge(run_result, pass_status=33):
     report = parse(run_result.log)
     if run_result.ending != "exited":
         return Verdict(False, run_result.describe(), report)
+    passed, failed, skipped = report.counts
+    if failed and not report.problems:
+        # A whole log with failed cases: name them, whatever the status says.
+        return Verdict(False, f"{failed} case(s) failed: {', '.join(report.failed_cases())} "
+                              f"({run_result.describe()})", report)
     if run_result.status != pass_status:
-        return Verdict(False, run_result.describe(), report)
+        detail = f"; {'; '.join(report.problems)}" if report.problems else ""
+        return Verdict(False, run_result.describe() + detail, report)
     if report.problems:
         return Verdict(False, "; ".join(report.problems), report)
-    passed, failed, skipped = report.counts
-    if failed:
-        return Verdict(False, f"{failed} case(s) failed: {', '.join(report.failed_cases())}", report)
     if passed + skipped == 0:
         return Verdict(False, "no test ran", report)
     return Verdict(True, f"{passed} passed, {failed} failed, {skipped} skipped", report)
