@@ -17,6 +17,8 @@
 #include "arch/x86/uart16550.h"
 #include "boot/multiboot.h"
 #include "boot/params.h"
+#include "arch/x86/cpuid.h"
+#include "mm/init.h"
 #include "lib/ksym.h"
 #include "lib/printk.h"
 #include "tests/ktest/ktest.h"
@@ -38,6 +40,8 @@ void run_global_constructors() {
            HIMEM_DEBUG ? " (debug)" : "");
     boot::print_boot_info();
     boot::parse_params();
+    x86::cpuid_init();
+    mm::mm_init({.mem_limit = boot::params.mem, .highmem_bytes = boot::params.highmem});
 
     if (boot::params.ktest_list) {
         ktest::list(boot::params.ktest_filter);

@@ -20,6 +20,8 @@ void parse_params() {
         {"ktest.crash", cmdline::Kind::String, params.ktest_crash, sizeof(params.ktest_crash)},
         {"ktest.stress", cmdline::Kind::Uint, &params.ktest_stress},
         {"ktest.harness_misreport", cmdline::Kind::Flag, &params.ktest_harness_misreport},
+        {"mem", cmdline::Kind::Size, &params.mem},
+        {"highmem", cmdline::Kind::Size, &params.highmem},
     };
     if (!boot_info.has_cmdline)
         return;

@@ -11,6 +11,8 @@ struct KernelParams {
     char ktest_crash[64] = "";          // run this crash test instead of the suites
     u64 ktest_stress = 1;               // scale for stress tests
     bool ktest_harness_misreport = false;
+    u64 mem = 0;                        // mem=SIZE: ignore RAM above SIZE
+    u64 highmem = 0;                    // highmem=SIZE: force the top SIZE of RAM into HIGHMEM
 };
 
 extern KernelParams params;

@@ -1,0 +1,113 @@
+#include "mm/init.h"
+
+#include "boot/multiboot.h"
+#include "lib/new.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+#include "mm/buddy.h"
+#include "mm/layout.h"
+#include "mm/memblock.h"
+#include "mm/page.h"
+#include "mm/pgtable.h"
+#include "mm/zone.h"
+
+extern "C" char __boot_start[];
+extern "C" char __kernel_end[];
+
+namespace mm {
+namespace {
+
+constexpr u32 MULTIBOOT_USABLE = 1;
+constexpr u64 LOW_MEMORY = 1024 * 1024;
+
+// Usable RAM from the loader's map, clipped at 4 GiB and at mem=.
+void add_usable_ram(u64 mem_limit) {
+    const boot::BootInfo& b = boot::boot_info;
+    const u64 limit = mem_limit ? min(mem_limit, MAX_PHYS_NONPAE) : MAX_PHYS_NONPAE;
+    u64 clipped = 0;
+    for (unsigned i = 0; i < b.mmap_count; ++i) {
+        const boot::MemoryRange& r = b.mmap[i];
+        if (r.type != MULTIBOOT_USABLE || r.length == 0)
+            continue;
+        const u64 start = r.base;
+        const u64 end = r.base + r.length;
+        if (end > MAX_PHYS_NONPAE)
+            clipped += end - max(start, MAX_PHYS_NONPAE);
+        if (start >= limit)
+            continue;
+        memblock::add_usable(PhysAddr(start), min(end, limit) - start);
+    }
+    if (b.mmap_count == 0 && b.mem_upper_kb) {
+        printk("mm: no memory map; using the loader's upper-memory size\n");
+        memblock::add_usable(PhysAddr(LOW_MEMORY), min(u64{b.mem_upper_kb} * 1024, limit - LOW_MEMORY));
+    }
+    memory_split.clipped_bytes = clipped;
+    if (clipped)
+        printk("mm: %llu MiB of RAM above 4 GiB clipped: 2-level paging cannot reach it\n",
+               static_cast<unsigned long long>(clipped >> 20));
+}
+
+Pfn highest_usable_pfn() {
+    unsigned n = 0;
+    const memblock::Region* u = memblock::usable(&n);
+    return n ? Pfn::down(u[n - 1].end()) : Pfn(0);
+}
+
+void reserve_boot_ranges() {
+    memblock::reserve(PhysAddr(0), LOW_MEMORY, "low 1 MiB (BIOS, real mode)");
+    const u32 image_start = reinterpret_cast<u32>(__boot_start);
+    const u32 image_end = reinterpret_cast<u32>(__kernel_end) - PAGE_OFFSET;
+    memblock::reserve(PhysAddr(image_start), image_end - image_start, "kernel image");
+    const boot::BootInfo& b = boot::boot_info;
+    for (unsigned i = 0; i < b.loader_range_count; ++i)
+        memblock::reserve(PhysAddr(b.loader_ranges[i].base), b.loader_ranges[i].length,
+                          b.loader_ranges[i].what);
+}
+
+void mem_map_init() {
+    const u64 bytes = u64{max_pfn.value()} * sizeof(Page);
+    const PhysAddr pa = memblock::alloc(bytes, PAGE_SIZE, max_low_pfn.phys(), "mem_map (struct page)");
+    mem_map = static_cast<Page*>(phys_to_virt(pa));
+    for (u32 i = 0; i < max_pfn.value(); ++i)
+        new (&mem_map[i]) Page();
+    printk("mm: mem_map: %u pages x %u bytes = %llu KiB at %#llx\n", max_pfn.value(),
+           static_cast<unsigned>(sizeof(Page)), static_cast<unsigned long long>(bytes >> 10),
+           static_cast<unsigned long long>(pa.value()));
+}
+
+} // namespace
+
+void mm_init(const MmParams& params) {
+    u64 mem_limit = params.mem_limit;
+    if (mem_limit && mem_limit < MIN_MEM_PARAM) {
+        printk("mm: mem=%llu KiB is below the %llu MiB himem needs, ignored\n",
+               static_cast<unsigned long long>(mem_limit >> 10),
+               static_cast<unsigned long long>(MIN_MEM_PARAM >> 20));
+        mem_limit = 0;
+    }
+    memory_split.mem_limit = mem_limit;
+    add_usable_ram(mem_limit);
+    max_pfn = highest_usable_pfn();
+    memory_split.ram_top_below_4g = max_pfn.phys().value();
+    split_lowmem_highmem(params.highmem_bytes);
+
+    reserve_boot_ranges();
+    pgtable_init();
+    mem_map_init();
+    zones_init();
+    memblock::print();
+
+    // A highmem= cap may have lowered max_pfn below some usable RAM.
+    memblock::for_each_free_range([](PfnRange r) {
+        r.end = min(r.end, max_pfn);
+        if (r.start < r.end)
+            buddy_add_free_range(r);
+    });
+    memblock::retire();
+    memory_split.boot_free_pages = nr_free_pages();
+    print_zone_stats();
+    printk("mm: %u pages (%u MiB) free at boot\n", memory_split.boot_free_pages,
+           memory_split.boot_free_pages >> (20 - PAGE_SHIFT));
+}
+
+} // namespace mm

@@ -1,0 +1,83 @@
+#include "mm/pgtable.h"
+
+#include "arch/x86/cpuid.h"
+#include "arch/x86/double_fault.h"
+#include "arch/x86/layout.h"
+#include "lib/bug.h"
+#include "lib/printk.h"
+#include "lib/string.h"
+#include "mm/layout.h"
+#include "mm/memblock.h"
+#include "mm/page.h"
+
+extern "C" x86::pde_t early_page_directory[];
+extern "C" char boot_stack_guard[];
+
+namespace mm {
+
+alignas(PAGE_SIZE) x86::pde_t swapper_pg_dir[x86::PTRS_PER_PGD];
+
+namespace {
+bool global_pages = false;
+
+// Page tables are allocated while only the early 16 MiB map exists, so they
+// must come from there (the direct map then covers them too). One block for
+// all of them, in ascending address order.
+x86::pte_t* alloc_page_tables_early(u32 count, const char* what) {
+    const PhysAddr pa = memblock::alloc(u64{count} * PAGE_SIZE, PAGE_SIZE,
+                                        PhysAddr(x86::EARLY_MAP_BYTES), what);
+    auto* pt = reinterpret_cast<x86::pte_t*>(static_cast<u32>(pa.value()) + PAGE_OFFSET);
+    lib::memset(pt, 0, count * PAGE_SIZE);
+    return pt;
+}
+
+u32 table_phys(const x86::pte_t* pt) { return reinterpret_cast<u32>(pt) - PAGE_OFFSET; }
+
+} // namespace
+
+x86::pte_t kernel_pte_flags() {
+    return x86::PTE_PRESENT | x86::PTE_WRITE | (global_pages ? x86::PTE_GLOBAL : 0);
+}
+
+x86::pte_t* lookup_kernel_pte(u32 va) {
+    const x86::pde_t pde = swapper_pg_dir[x86::pgd_index(va)];
+    if (!(pde & x86::PTE_PRESENT) || (pde & x86::PTE_PSE))
+        return nullptr;
+    auto* pt = reinterpret_cast<x86::pte_t*>((pde & x86::PTE_FRAME) + PAGE_OFFSET);
+    return &pt[x86::pte_index(va)];
+}
+
+void pgtable_init() {
+    global_pages = x86::cpu_features().pge;
+    if (global_pages)
+        x86::write_cr4(x86::read_cr4() | x86::CR4_PGE);
+
+    // Keep the boot identity map (PDEs below PAGE_OFFSET) for now.
+    for (u32 i = 0; i < x86::pgd_index(PAGE_OFFSET); ++i)
+        swapper_pg_dir[i] = early_page_directory[i];
+
+    const u32 lowmem_bytes = max_low_pfn.phys().value();
+    const x86::pte_t flags = kernel_pte_flags();
+    const u32 tables = (lowmem_bytes + x86::PGDIR_SIZE - 1) / x86::PGDIR_SIZE;
+    x86::pte_t* next_table = alloc_page_tables_early(tables, "page tables (direct map)");
+    for (u32 offset = 0; offset < lowmem_bytes; offset += x86::PGDIR_SIZE) {
+        x86::pte_t* pt = next_table;
+        next_table += x86::PTRS_PER_PTE;
+        const u32 span = min(x86::PGDIR_SIZE, lowmem_bytes - offset);
+        for (u32 i = 0; i < span / PAGE_SIZE; ++i)
+            pt[i] = (offset + i * PAGE_SIZE) | flags;
+        swapper_pg_dir[x86::pgd_index(PAGE_OFFSET + offset)] =
+            table_phys(pt) | x86::PTE_PRESENT | x86::PTE_WRITE;
+    }
+    // The boot stack's guard page stays unmapped (double_fault.h).
+    *lookup_kernel_pte(reinterpret_cast<u32>(boot_stack_guard)) = 0;
+
+    const u32 pgd_phys = reinterpret_cast<u32>(swapper_pg_dir) - PAGE_OFFSET;
+    x86::double_fault_set_cr3(pgd_phys);
+    x86::write_cr3(pgd_phys);
+    x86::flush_tlb_local_all();
+    printk("mm: direct map of %u MiB of lowmem at %#x with 4 KiB pages%s\n", lowmem_bytes >> 20,
+           PAGE_OFFSET, global_pages ? ", global (PGE)" : "");
+}
+
+} // namespace mm
