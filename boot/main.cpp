@@ -9,6 +9,7 @@
 //   4. global constructors;
 //   5. kernel_main: report what the loader gave us, parse the command line,
 //      run the self-tests, exit through isa-debug-exit.
+#include "arch/x86/cpuid.h"
 #include "arch/x86/debug_exit.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
@@ -17,16 +18,18 @@
 #include "arch/x86/uart16550.h"
 #include "boot/multiboot.h"
 #include "boot/params.h"
-#include "arch/x86/cpuid.h"
-#include "mm/init.h"
 #include "lib/ksym.h"
 #include "lib/printk.h"
+#include "mm/fault.h"
+#include "mm/fixmap.h"
+#include "mm/init.h"
 #include "tests/ktest/ktest.h"
 
 extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
 extern "C" const char __ksymtab_start[];
 extern "C" const char __ksymtab_end[];
+extern "C" x86::pde_t early_page_directory[];
 
 namespace {
 
@@ -64,11 +67,14 @@ void run_global_constructors() {
 extern "C" [[noreturn]] void boot_start(u32 magic, u32 info_phys) {
     x86::percpu_init(0, 0);
     x86::gdt_init(0);
+    // The fixmap's static page tables: early ioremap works from here on.
+    mm::fixmap_install(early_page_directory);
     boot::multiboot_copy(magic, info_phys);
     x86::uart_init();
     ksym::set_table(reinterpret_cast<const ksym::Table*>(__ksymtab_start),
                     static_cast<size_t>(__ksymtab_end - __ksymtab_start));
     x86::idt_init();
+    mm::fault_init();
     x86::pic_disable();
     run_global_constructors();
     kernel_main();

@@ -5,6 +5,7 @@
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "mm/buddy.h"
+#include "mm/vmalloc.h"
 #include "mm/layout.h"
 #include "mm/memblock.h"
 #include "mm/page.h"
@@ -108,6 +109,8 @@ void mm_init(const MmParams& params) {
     print_zone_stats();
     printk("mm: %u pages (%u MiB) free at boot\n", memory_split.boot_free_pages,
            memory_split.boot_free_pages >> (20 - PAGE_SHIFT));
+    vmalloc_init();
+    pgtable_remove_identity_map();
 }
 
 } // namespace mm

@@ -7,11 +7,20 @@
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "mm/layout.h"
+#include "arch/x86/tlb.h"
+#include "mm/buddy.h"
+#include "mm/fixmap.h"
 #include "mm/memblock.h"
 #include "mm/page.h"
 
 extern "C" x86::pde_t early_page_directory[];
 extern "C" char boot_stack_guard[];
+extern "C" char __boot_start[];
+extern "C" char __kernel_start[];
+extern "C" char __text_start[];
+extern "C" char __rodata_end[];
+extern "C" char __ksymtab_section[];
+extern "C" char __ksymtab_end[];
 
 namespace mm {
 
@@ -19,6 +28,16 @@ alignas(PAGE_SIZE) x86::pde_t swapper_pg_dir[x86::PTRS_PER_PGD];
 
 namespace {
 bool global_pages = false;
+alignas(PAGE_SIZE) x86::pte_t pkmap_ptes[x86::PTRS_PER_PTE];
+
+// Make [start, end) read-only in the direct map.
+void protect_readonly(u32 start, u32 end) {
+    for (u32 va = start & PAGE_MASK; va < end; va += PAGE_SIZE) {
+        x86::pte_t* pte = lookup_kernel_pte(va);
+        if (pte)
+            *pte &= ~x86::PTE_WRITE;
+    }
+}
 
 // Page tables are allocated while only the early 16 MiB map exists, so they
 // must come from there (the direct map then covers them too). One block for
@@ -69,15 +88,51 @@ void pgtable_init() {
         swapper_pg_dir[x86::pgd_index(PAGE_OFFSET + offset)] =
             table_phys(pt) | x86::PTE_PRESENT | x86::PTE_WRITE;
     }
-    // The boot stack's guard page stays unmapped (double_fault.h).
+    // The boot stack's guard page stays unmapped (double_fault.h), and so does
+    // the direct-map alias of page 0.
     *lookup_kernel_pte(reinterpret_cast<u32>(boot_stack_guard)) = 0;
+    *lookup_kernel_pte(PAGE_OFFSET) = 0;
+
+    // Code and constants are read-only: the entry section (linked low, mapped
+    // here at PAGE_OFFSET + 1 MiB), .text, .rodata and the symbol table.
+    protect_readonly(reinterpret_cast<u32>(__boot_start) + PAGE_OFFSET,
+                     reinterpret_cast<u32>(__kernel_start));
+    protect_readonly(reinterpret_cast<u32>(__text_start), reinterpret_cast<u32>(__rodata_end));
+    protect_readonly(reinterpret_cast<u32>(__ksymtab_section), reinterpret_cast<u32>(__ksymtab_end));
+
+    fixmap_install(swapper_pg_dir);
+    swapper_pg_dir[x86::pgd_index(PKMAP_BASE)] =
+        (reinterpret_cast<u32>(pkmap_ptes) - PAGE_OFFSET) | x86::PTE_PRESENT | x86::PTE_WRITE;
 
     const u32 pgd_phys = reinterpret_cast<u32>(swapper_pg_dir) - PAGE_OFFSET;
     x86::double_fault_set_cr3(pgd_phys);
     x86::write_cr3(pgd_phys);
     x86::flush_tlb_local_all();
-    printk("mm: direct map of %u MiB of lowmem at %#x with 4 KiB pages%s\n", lowmem_bytes >> 20,
-           PAGE_OFFSET, global_pages ? ", global (PGE)" : "");
+    printk("mm: direct map of %u MiB of lowmem at %#x with 4 KiB pages%s; text and rodata "
+           "read-only\n", lowmem_bytes >> 20, PAGE_OFFSET, global_pages ? ", global (PGE)" : "");
 }
+
+void pgtable_remove_identity_map() {
+    for (u32 i = 0; i < x86::pgd_index(PAGE_OFFSET); ++i)
+        swapper_pg_dir[i] = 0;
+    x86::flush_tlb_all();
+    printk("mm: boot identity map removed\n");
+}
+
+x86::pte_t* kernel_pte_alloc(u32 va) {
+    x86::pde_t& pde = swapper_pg_dir[x86::pgd_index(va)];
+    if (!(pde & x86::PTE_PRESENT)) {
+        Page* page = alloc_page(Gfp::Kernel);
+        if (!page)
+            return nullptr;
+        lib::memset(page_address(page), 0, PAGE_SIZE);
+        // A not-present PDE is never cached, so no flush: every CPU shares
+        // swapper_pg_dir and sees the new table on its next walk.
+        pde = static_cast<u32>(page_to_phys(page).value()) | x86::PTE_PRESENT | x86::PTE_WRITE;
+    }
+    return lookup_kernel_pte(va);
+}
+
+x86::pte_t* pkmap_page_table() { return pkmap_ptes; }
 
 } // namespace mm

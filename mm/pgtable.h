@@ -18,13 +18,27 @@ extern x86::pde_t swapper_pg_dir[x86::PTRS_PER_PGD];
 // PTE flags for kernel data: present, writable, global when available.
 x86::pte_t kernel_pte_flags();
 
-// Build the direct map of [0, max_low_pfn) with page tables from memblock,
-// switch CR3 to swapper_pg_dir and enable CR4.PGE when the CPU has it. The
-// boot identity map of the first 16 MiB is kept (SMP bring-up needs the low
-// megabyte; the paging issue trims it).
+// Build swapper_pg_dir: the direct map of [0, max_low_pfn) with page tables
+// from memblock, kernel text and rodata read-only, the direct-map alias of
+// page 0 unmapped, the fixmap and pkmap page tables; then switch CR3 to it
+// and enable CR4.PGE when the CPU has it. The boot identity map is still
+// there afterwards: pgtable_remove_identity_map() ends it.
 void pgtable_init();
+
+// Remove the boot identity map (every PDE below PAGE_OFFSET): from now on a
+// low address, NULL included, faults. SMP bring-up maps its trampoline page
+// on its own while the APs start (docs/memory.md).
+void pgtable_remove_identity_map();
 
 // The PTE of a kernel address, or null when no page table covers it.
 x86::pte_t* lookup_kernel_pte(u32 va);
+
+// The PTE of a kernel address, allocating the page table (from the buddy
+// allocator, lowmem) if none covers it yet; null when out of memory. For
+// vmalloc: the caller serializes. Page tables are never freed.
+x86::pte_t* kernel_pte_alloc(u32 va);
+
+// The pkmap pool's page table (allocated at boot, spec L5).
+x86::pte_t* pkmap_page_table();
 
 } // namespace mm

@@ -1,34 +1,22 @@
 #include "arch/x86/backtrace.h"
 
 #include "arch/x86/layout.h"
+#include "arch/x86/nofault.h"
 #include "lib/ksym.h"
 #include "lib/printk.h"
 
 namespace x86 {
-namespace {
 
-// The early page tables map the first 16 MiB at KERNEL_VMA; nothing outside
-// the kernel half can hold a kernel stack.
-// NOTE: the walk trusts only addresses inside that window, so a corrupt %ebp
-// ends the trace instead of faulting inside a crash report.
-constexpr u32 STACK_WINDOW_START = KERNEL_VMA;
-constexpr u32 STACK_WINDOW_END = KERNEL_VMA + EARLY_MAP_BYTES;
-
-bool frame_readable(u32 ebp) {
-    return ebp % 4 == 0 && ebp >= STACK_WINDOW_START && ebp <= STACK_WINDOW_END - 8;
-}
-
-} // namespace
-
+// Frames are read with nofault loads: a corrupt %ebp ends the trace instead of
+// faulting inside a crash report.
 unsigned collect_backtrace(u32 ebp, u32* out, unsigned max) {
     unsigned n = 0;
-    while (n < max && frame_readable(ebp)) {
+    while (n < max && ebp % 4 == 0 && ebp >= KERNEL_VMA && ebp <= 0xfffffff8u) {
         const u32* frame = reinterpret_cast<const u32*>(ebp);
-        const u32 ret = frame[1];
-        if (ret == 0)
+        u32 ret = 0, next = 0;
+        if (!nofault_read32(frame + 1, &ret) || !nofault_read32(frame, &next) || ret == 0)
             break;
         out[n++] = ret;
-        const u32 next = frame[0];
         if (next <= ebp)   // stacks grow down: callers' frames are higher
             break;
         ebp = next;

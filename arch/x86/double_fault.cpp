@@ -54,6 +54,11 @@ void unregister_stack_guard(u32 base) {
             g = {};
 }
 
+const char* stack_guard_owner(u32 va) {
+    const StackGuard* g = guard_containing(va);
+    return g ? g->owner : nullptr;
+}
+
 void double_fault_tss_init(unsigned cpu) {
     Tss& t = cpu_tables(cpu).double_fault_tss;
     t = {};

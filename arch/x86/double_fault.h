@@ -16,6 +16,8 @@ namespace x86 {
 // Task stacks register themselves (scheduler issue); the boot stack is known.
 void register_stack_guard(u32 guard_base, u32 guard_size, const char* owner);
 void unregister_stack_guard(u32 guard_base);
+// The owner of the stack guard page containing `va`, or null.
+const char* stack_guard_owner(u32 va);
 
 // Prepare CPU `cpu`'s double-fault TSS (called from gdt_init).
 void double_fault_tss_init(unsigned cpu);

@@ -54,6 +54,8 @@ constexpr VectorInfo vectors[NR_EXCEPTIONS] = {
 constexpr u32 PF_P = 1u << 0, PF_W = 1u << 1, PF_U = 1u << 2, PF_RSVD = 1u << 3, PF_I = 1u << 4,
               PF_PK = 1u << 5, PF_SS = 1u << 6;
 
+FaultAnnotator fault_annotator = nullptr;
+
 bool has_selector_error_code(u32 v) { return v == 10 || v == 11 || v == 12 || v == 13 || v == 17; }
 
 void print_error_code(const InterruptFrame& f) {
@@ -86,6 +88,8 @@ void print_error_code(const InterruptFrame& f) {
 
 } // namespace
 
+void set_fault_annotator(FaultAnnotator annotator) { fault_annotator = annotator; }
+
 const char* exception_mnemonic(unsigned vector) {
     return vector < NR_EXCEPTIONS ? vectors[vector].mnemonic : "IRQ";
 }
@@ -107,6 +111,8 @@ void print_registers(const InterruptFrame& f) {
     printk("------------[ cut here ]------------\n");
     printk("Fatal exception %s: %s (vector %u) in kernel mode\n", v.mnemonic, v.name, f.vector);
     print_error_code(f);
+    if (f.vector == 14 && fault_annotator)
+        fault_annotator(f, read_cr2());
     print_registers(f);
     print_backtrace(f.eip, f.ebp);
     printk("---[ end trace ]---\n");

@@ -18,6 +18,11 @@ void idt_init();   // build the table (boot CPU)
 void idt_load();   // load it on this CPU
 
 void set_interrupt_handler(unsigned vector, InterruptHandler handler);
+
+// Called inside a fatal exception report, after the error code: mm uses it
+// to say which region a faulting address belongs to.
+using FaultAnnotator = void (*)(const InterruptFrame& frame, u32 fault_address);
+void set_fault_annotator(FaultAnnotator annotator);
 void set_exception_handler(unsigned vector, ExceptionHandler handler);
 
 } // namespace x86

@@ -1,6 +1,7 @@
 // Crash tests: each must end the machine at the named site with the named
 // functions in its call trace (tools/himem boots once per test).
 #include "lib/bug.h"
+#include "mm/vmalloc.h"
 #include "tests/ktest/ktest.h"
 
 namespace {
@@ -50,6 +51,21 @@ KTEST_CRASH(unmapped_write_page_fault, .site = "x86.exception.PF",
 
 KTEST_CRASH(explicit_panic, .site = "panic", .frames = "ktest_crash_fn_explicit_panic") {
     panic("deliberate panic from a crash test (%d)", 7);
+}
+
+[[gnu::noinline]] void touch_past_vmalloc_area(volatile u8* area, u32 size) {
+    area[size] = 1;   // the first byte of the guard page
+}
+
+// A write one byte past a vmalloc area lands in its guard page; the report
+// must name that region, its owner and the error code (write, not present).
+KTEST_CRASH(vmalloc_guard_page_fault, .site = "x86.exception.PF",
+            .frames = "touch_past_vmalloc_area",
+            .report = "guard page after vmalloc area|of crash-test area [vmalloc-guard]|"
+                      "error code 0x0002: not-present page, write") {
+    auto* area = static_cast<volatile u8*>(mm::vmalloc(3 * 4096, "crash-test area"));
+    BUG_ON(!area);
+    touch_past_vmalloc_area(area, 3 * 4096);
 }
 
 // Harness self-test: a crash test whose crash has been removed. The runner

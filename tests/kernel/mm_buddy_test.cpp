@@ -1,8 +1,10 @@
 // The buddy allocator: stress to exhaustion with a fixed seed and data
 // patterns, zone placement by GFP flags, merging, and the misuse WARNs.
+#include "arch/x86/percpu.h"
 #include "lib/random.h"
 #include "lib/string.h"
 #include "mm/buddy.h"
+#include "mm/fixmap.h"
 #include "mm/page.h"
 #include "mm/zone.h"
 #include "tests/ktest/ktest.h"
@@ -31,28 +33,39 @@ struct FreeShape {
 
 u32 pattern(Pfn pfn, u32 word) { return (pfn.value() * 0x9e3779b1u) ^ (word * 0x85ebca6bu) ^ 0x5a5a5a5a; }
 
-// Lowmem blocks carry a pattern tied to each page's pfn. (Highmem blocks get
-// theirs once the fixmap exists to reach them.)
+// A lowmem page through the direct map; a highmem page through a fixmap
+// slot (this CPU's last kmap slot, borrowed until kmap_local exists).
+template <typename F>
+void with_page(Page* page, F&& f) {
+    if (void* va = page_address(page)) {
+        f(static_cast<u32*>(va));
+        return;
+    }
+    const u32 slot = FIX_KMAP_BEGIN + KM_MAX_IDX * x86::this_cpu_index() + KM_MAX_IDX - 1;
+    set_fixmap(slot, page_to_phys(page), x86::PTE_PRESENT | x86::PTE_WRITE);
+    f(reinterpret_cast<u32*>(fix_to_virt(slot)));
+    clear_fixmap(slot);
+}
+
+// Every page carries a pattern tied to its pfn.
 void fill(Page* block, unsigned order) {
     for (u32 i = 0; i < (1u << order); ++i) {
-        auto* words = static_cast<u32*>(page_address(block + i));
-        if (!words)
-            return;
         const Pfn pfn = page_to_pfn(block + i);
-        for (u32 w = 0; w < PAGE_SIZE / 4; ++w)
-            words[w] = pattern(pfn, w);
+        with_page(block + i, [&](u32* words) {
+            for (u32 w = 0; w < PAGE_SIZE / 4; ++w)
+                words[w] = pattern(pfn, w);
+        });
     }
 }
 
 u32 mismatches(Page* block, unsigned order) {
     u32 bad = 0;
     for (u32 i = 0; i < (1u << order); ++i) {
-        auto* words = static_cast<u32*>(page_address(block + i));
-        if (!words)
-            return bad;
         const Pfn pfn = page_to_pfn(block + i);
-        for (u32 w = 0; w < PAGE_SIZE / 4; ++w)
-            bad += words[w] != pattern(pfn, w);
+        with_page(block + i, [&](u32* words) {
+            for (u32 w = 0; w < PAGE_SIZE / 4; ++w)
+                bad += words[w] != pattern(pfn, w);
+        });
     }
     return bad;
 }

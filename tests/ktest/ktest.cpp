@@ -355,8 +355,8 @@ void list(const char* filter) {
     }
     printk("ktest.list: %u test(s) match '%s'\n", total, filter);
     for (const CrashCase* c = __start_ktest_crashes; c < __stop_ktest_crashes; ++c)
-        printk("ktest.list: crash %s site=%s frames=%s manual=%d\n", c->name, c->site,
-               c->frames ? c->frames : "", c->manual ? 1 : 0);
+        printk("ktest.list: crash %s site=%s frames=%s manual=%d report=%s\n", c->name, c->site,
+               c->frames ? c->frames : "", c->manual ? 1 : 0, c->report ? c->report : "");
 }
 
 unsigned stress_scale() { return current_stress; }

@@ -50,6 +50,7 @@ struct CrashCase {
     const char* site;         // expected "crash: site=..." id
     const char* frames;       // comma-separated functions the trace must name, innermost first
     bool manual = false;      // harness self-tests: run only by an explicit matrix entry
+    const char* report = "";  // '|'-separated texts the crash report must contain
     const char* file = nullptr;
     int line = 0;
 };
@@ -196,23 +197,28 @@ bool check_str(Context& ctx, CheckKind kind, const char* file, int line, const c
 
 // ---- declarations ----------------------------------------------------------
 
+// Section entries carry an explicit alignment: GCC otherwise aligns larger
+// objects to 32 bytes, leaving holes in the array the runner walks.
+#define KTEST_SECTION(name) [[gnu::used, gnu::section(name), gnu::aligned(4)]]
+
 #define KTEST_SUITE(sname, ...)                                                   \
     extern const ::ktest::Suite ktest_suite_##sname;                              \
-    [[gnu::used, gnu::section("ktest_suites")]] const ::ktest::Suite              \
+    KTEST_SECTION("ktest_suites") const ::ktest::Suite                            \
         ktest_suite_##sname = {.name = #sname __VA_OPT__(, ) __VA_ARGS__}
 
 #define KTEST(sname, cname)                                                       \
     static void ktest_fn_##sname##_##cname(::ktest::Context& ktest_ctx);          \
-    [[gnu::used, gnu::section("ktest_cases")]] static const ::ktest::Case         \
+    KTEST_SECTION("ktest_cases") static const ::ktest::Case                       \
         ktest_case_##sname##_##cname = {&ktest_suite_##sname, #cname,             \
                                         ktest_fn_##sname##_##cname, __FILE__,     \
                                         __LINE__};                                \
     static void ktest_fn_##sname##_##cname([[maybe_unused]] ::ktest::Context& ktest_ctx)
 
-// KTEST_CRASH(name, .site = "x86.stack_overflow", .frames = "inner,outer") { ... }
+// KTEST_CRASH(name, .site = "x86.stack_overflow", .frames = "inner,outer",
+//             .report = "[vmalloc-guard]|error code 0x0002") { ... }
 #define KTEST_CRASH(cname, ...)                                                   \
     static void ktest_crash_fn_##cname(::ktest::Context& ktest_ctx);              \
-    [[gnu::used, gnu::section("ktest_crashes")]] static const ::ktest::CrashCase  \
+    KTEST_SECTION("ktest_crashes") static const ::ktest::CrashCase                \
         ktest_crash_##cname = {.name = #cname, .fn = ktest_crash_fn_##cname,      \
                                __VA_ARGS__, .file = __FILE__, .line = __LINE__};  \
     static void ktest_crash_fn_##cname([[maybe_unused]] ::ktest::Context& ktest_ctx)

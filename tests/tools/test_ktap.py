@@ -128,6 +128,19 @@ class CrashJudge(unittest.TestCase):
     def test_pass_status_is_not_a_crash(self):
         self.assertFalse(self.judge(CRASH, status=qemu.PASS_STATUS).passed)
 
+    def test_report_texts(self):
+        log = CRASH.replace("Call Trace:", "region: guard page [vmalloc-guard]\nCall Trace:")
+        ok = crash.judge(run_of(log, qemu.FAIL_STATUS), "chain", "inner", ["inner"],
+                         ["[vmalloc-guard]"])
+        self.assertTrue(ok.passed, ok.reason)
+        missing = crash.judge(run_of(CRASH, qemu.FAIL_STATUS), "chain", "inner", ["inner"],
+                              ["[vmalloc-guard]"])
+        self.assertIn("lacks '[vmalloc-guard]'", missing.reason)
+
+    def test_list_line(self):
+        tests = crash.parse_list("ktest.list: crash a site=s frames=f,g manual=0 report=x y|z\n")
+        self.assertEqual(tests, {"a": ("s", ["f", "g"], False, ["x y", "z"])})
+
     def test_name_match_is_exact(self):
         self.assertTrue(crash.names_function("(anonymous namespace)::inner(int)+0x3/0x4", "inner"))
         self.assertFalse(crash.names_function("winner(int)+0x3/0x4", "inner"))

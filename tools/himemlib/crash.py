@@ -5,6 +5,7 @@ A crash test passes when the run:
   - ended with the crash line "crash: site=SITE" for the expected site,
   - shows each expected function in the call trace, in the given order
     (innermost first),
+  - contains every text of the test's `report` list,
   - and QEMU ended with the kernel's fail status (a crash is a failure of
     the machine; only its shape is what the test expects).
 A test that returns ("returned without crashing") fails, as does any other
@@ -18,13 +19,15 @@ from .ktap import Verdict
 
 CRASH_LINE = re.compile(r"^crash: site=(?P<site>\S+) cpu=(?P<cpu>\d+)$", re.M)
 LIST_LINE = re.compile(r"^ktest\.list: crash (?P<name>\S+) site=(?P<site>\S+) "
-                       r"frames=(?P<frames>\S*) manual=(?P<manual>[01])$", re.M)
+                       r"frames=(?P<frames>\S*) manual=(?P<manual>[01]) report=(?P<report>.*)$", re.M)
 FRAME_LINE = re.compile(r"^  \[<[0-9a-f]{8}>\] (?P<symbol>.*)$")
 
 
 def parse_list(log):
-    """Crash tests announced by a ktest.list boot: name -> (site, [frames], manual)."""
-    return {m["name"]: (m["site"], [f for f in m["frames"].split(",") if f], m["manual"] == "1")
+    """Crash tests announced by a ktest.list boot:
+    name -> (site, [frames], manual, [texts the report must contain])."""
+    return {m["name"]: (m["site"], [f for f in m["frames"].split(",") if f], m["manual"] == "1",
+                        [t for t in m["report"].split("|") if t])
             for m in LIST_LINE.finditer(log)}
 
 
@@ -33,7 +36,7 @@ def names_function(symbol, function):
     return re.search(r"(^|[\s:])" + re.escape(function) + r"[(+ ]", symbol) is not None
 
 
-def judge(result, name, site, frames):
+def judge(result, name, site, frames, report=()):
     def fail(reason):
         return Verdict(False, reason, None)
 
@@ -63,5 +66,8 @@ def judge(result, name, site, frames):
             return fail(f"function {function} not in the call trace"
                         + (" after the previous one" if position else ""))
         position = hit + 1
+    for text in report:
+        if text not in after[:m.end()]:
+            return fail(f"the crash report lacks '{text}'")
     return Verdict(True, f"crashed at {site}" + (f" through {' < '.join(frames)}" if frames else ""),
                    None)

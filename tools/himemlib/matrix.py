@@ -69,10 +69,11 @@ def expand(configs):
         if c["variant"] not in listed:
             listed[c["variant"]] = crash_tests(c["variant"])
         pattern = c["crash"]
-        for name, (site, frames, manual) in sorted(listed[c["variant"]].items()):
+        for name, (site, frames, manual, report) in sorted(listed[c["variant"]].items()):
             if not fnmatch.fnmatchcase(name, pattern) or (manual and name != pattern):
                 continue
-            one = dict(c, name=f"{c['name']}.{name}", crash_name=name, site=site, frames=frames)
+            one = dict(c, name=f"{c['name']}.{name}", crash_name=name, site=site, frames=frames,
+                       report=report)
             one["append"] = (c["append"] + " " if c["append"] else "") + f"ktest.crash={name}"
             expanded.append(one)
         if not any(e.get("crash_name") and fnmatch.fnmatchcase(e["crash_name"], pattern)

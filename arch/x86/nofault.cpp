@@ -1,0 +1,64 @@
+#include "arch/x86/nofault.h"
+
+namespace x86 {
+
+// Each access is one instruction at local label 1; its extable entry sends a
+// fault to label 3, which reports failure. The #PF handler has loaded ECX
+// with CR2 and EDX with the error code by then (extable.h).
+#define NOFAULT_ACCESS(insn, ...)                                                 \
+    asm volatile("xorl %%ecx, %%ecx\n\t"                                          \
+                 "xorl %%edx, %%edx\n\t"                                          \
+                 "movl $1, %[ok]\n"                                               \
+                 "1:\t" insn "\n"                                                 \
+                 "2:\n"                                                           \
+                 ".pushsection .fixup, \"ax\"\n"                                  \
+                 "3:\tmovl $0, %[ok]\n\t"                                         \
+                 "jmp 2b\n"                                                       \
+                 ".popsection\n"                                                  \
+                 ".pushsection __ex_table, \"a\"\n\t"                             \
+                 ".long 1b, 3b\n"                                                 \
+                 ".popsection"                                                    \
+                 __VA_ARGS__)
+
+NofaultResult nofault_read32(const void* addr, u32* value) {
+    u32 ok, v = 0, cr2, err;
+    NOFAULT_ACCESS("movl (%[a]), %[v]",
+                   : [ok] "=&r"(ok), [v] "+r"(v), "=&c"(cr2), "=&d"(err)
+                   : [a] "r"(addr)
+                   : "memory");
+    if (ok)
+        *value = v;
+    return {ok != 0, err, cr2};
+}
+
+NofaultResult nofault_write32(void* addr, u32 value) {
+    u32 ok, cr2, err;
+    NOFAULT_ACCESS("movl %[v], (%[a])",
+                   : [ok] "=&r"(ok), "=&c"(cr2), "=&d"(err)
+                   : [a] "r"(addr), [v] "r"(value)
+                   : "memory");
+    return {ok != 0, err, cr2};
+}
+
+NofaultResult nofault_read8(const void* addr, u8* value) {
+    u32 ok, cr2, err;
+    u8 v = 0;
+    NOFAULT_ACCESS("movb (%[a]), %[v]",
+                   : [ok] "=&r"(ok), [v] "+q"(v), "=&c"(cr2), "=&d"(err)
+                   : [a] "r"(addr)
+                   : "memory");
+    if (ok)
+        *value = v;
+    return {ok != 0, err, cr2};
+}
+
+NofaultResult nofault_write8(void* addr, u8 value) {
+    u32 ok, cr2, err;
+    NOFAULT_ACCESS("movb %[v], (%[a])",
+                   : [ok] "=&r"(ok), "=&c"(cr2), "=&d"(err)
+                   : [a] "r"(addr), [v] "q"(value)
+                   : "memory");
+    return {ok != 0, err, cr2};
+}
+
+} // namespace x86

@@ -1,0 +1,135 @@
+#include "mm/vmalloc.h"
+
+#include "arch/x86/tlb.h"
+#include "lib/bitmap.h"
+#include "lib/bug.h"
+#include "lib/printk.h"
+#include "lib/spinlock.h"
+#include "mm/buddy.h"
+#include "mm/layout.h"
+#include "mm/page.h"
+#include "mm/pgtable.h"
+
+namespace mm {
+
+u32 VMALLOC_START = 0;
+
+namespace {
+
+constexpr u32 MAX_WINDOW_PAGES = (0xffffffffu - PAGE_OFFSET) / PAGE_SIZE;   // upper bound
+constexpr u32 MAX_AREAS = 512;
+
+struct Area {
+    u32 first_page;   // index into the window
+    u32 pages;        // mapped pages; the guard page follows
+    const char* owner;
+};
+
+Spinlock lock;
+u32 window_pages = 0;
+// Pages of the window in use by an area or its guard.
+u32 bitmap_words[BitmapView::words_for(MAX_WINDOW_PAGES)];
+BitmapView used(bitmap_words, 0);
+Area areas[MAX_AREAS];
+u32 used_pages = 0;
+
+u32 page_va(u32 index) { return VMALLOC_START + index * PAGE_SIZE; }
+
+Area* find_area(u32 va, bool include_guard) {
+    if (va < VMALLOC_START || va >= VMALLOC_END)
+        return nullptr;
+    const u32 index = (va - VMALLOC_START) / PAGE_SIZE;
+    for (Area& a : areas)
+        if (a.pages && index >= a.first_page && index < a.first_page + a.pages + (include_guard ? 1 : 0))
+            return &a;
+    return nullptr;
+}
+
+void unmap_and_free(const Area& a, u32 mapped) {
+    for (u32 i = 0; i < mapped; ++i) {
+        x86::pte_t* pte = lookup_kernel_pte(page_va(a.first_page + i));
+        const Pfn pfn(*pte >> PAGE_SHIFT);
+        *pte = 0;
+        free_page(pfn_to_page(pfn));
+    }
+    // Every CPU must forget the translations (a shootdown once SMP exists).
+    x86::flush_tlb_kernel_range(page_va(a.first_page), page_va(a.first_page + a.pages));
+}
+
+} // namespace
+
+void vmalloc_init() {
+    VMALLOC_START = (static_cast<u32>(max_low_pfn.phys().value()) + PAGE_OFFSET + VMALLOC_OFFSET);
+    window_pages = (VMALLOC_END - VMALLOC_START) / PAGE_SIZE;
+    used = BitmapView(bitmap_words, window_pages);
+    printk("mm: vmalloc [%#x-%#x) %u MiB\n", VMALLOC_START, VMALLOC_END,
+           (VMALLOC_END - VMALLOC_START) >> 20);
+}
+
+void* vmalloc(u32 bytes, const char* owner) {
+    if (bytes == 0)
+        return nullptr;
+    const u32 pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
+    SpinlockIrqsaveGuard guard(lock);
+    Area* slot = nullptr;
+    for (Area& a : areas) {
+        if (!a.pages) {
+            slot = &a;
+            break;
+        }
+    }
+    if (WARN_ONCE("vmalloc.too_many_areas", !slot, "vmalloc: all %u area slots in use", MAX_AREAS))
+        return nullptr;
+    const size_t first = used.find_clear_run(pages + 1);
+    if (first == BitmapView::NOT_FOUND)
+        return nullptr;
+    *slot = {static_cast<u32>(first), pages, owner};
+    used.set_range(first, pages + 1);
+    for (u32 i = 0; i < pages; ++i) {
+        Page* page = alloc_page(Gfp::HighUser);
+        x86::pte_t* pte = page ? kernel_pte_alloc(page_va(slot->first_page + i)) : nullptr;
+        if (!pte) {
+            if (page)
+                free_page(page);
+            unmap_and_free(*slot, i);
+            used.clear_range(first, pages + 1);
+            slot->pages = 0;
+            return nullptr;
+        }
+        *pte = static_cast<u32>(page_to_phys(page).value()) | kernel_pte_flags();
+    }
+    used_pages += pages;
+    return reinterpret_cast<void*>(page_va(slot->first_page));
+}
+
+void vfree(void* addr) {
+    if (!addr)
+        return;
+    const u32 va = reinterpret_cast<u32>(addr);
+    SpinlockIrqsaveGuard guard(lock);
+    Area* a = find_area(va, false);
+    if (WARN("vmalloc.bad_free", !a || page_va(a->first_page) != va,
+             "vfree(%p): not the start of a vmalloc area", addr))
+        return;
+    unmap_and_free(*a, a->pages);
+    used.clear_range(a->first_page, a->pages + 1);
+    used_pages -= a->pages;
+    a->pages = 0;
+}
+
+bool vmalloc_area_of(u32 va, VmAreaInfo* info) {
+    // Called from the page-fault report: no lock (the reporting CPU may have
+    // been holding it); a racing change can only make the answer stale.
+    const Area* a = find_area(va, true);
+    if (!a)
+        return false;
+    info->start = page_va(a->first_page);
+    info->end = page_va(a->first_page + a->pages);
+    info->owner = a->owner;
+    info->in_guard = va >= info->end;
+    return true;
+}
+
+u32 vmalloc_used_pages() { return used_pages; }
+
+} // namespace mm
