@@ -18,6 +18,7 @@
 #include "arch/x86/uart16550.h"
 #include "boot/multiboot.h"
 #include "boot/params.h"
+#include "boot/smp_init.h"
 #include "lib/ksym.h"
 #include "lib/printk.h"
 #include "mm/fault.h"
@@ -45,6 +46,7 @@ void run_global_constructors() {
     boot::parse_params();
     x86::cpuid_init();
     mm::mm_init({.mem_limit = boot::params.mem, .highmem_bytes = boot::params.highmem});
+    boot::smp_init({.acpi_off = boot::params.acpi[0] != '\0'});
 
     if (boot::params.ktest_list) {
         ktest::list(boot::params.ktest_filter);

@@ -2,6 +2,7 @@
 
 #include "boot/multiboot.h"
 #include "lib/printk.h"
+#include "lib/string.h"
 
 namespace boot {
 
@@ -22,12 +23,23 @@ void parse_params() {
         {"ktest.harness_misreport", cmdline::Kind::Flag, &params.ktest_harness_misreport},
         {"mem", cmdline::Kind::Size, &params.mem},
         {"highmem", cmdline::Kind::Size, &params.highmem},
+        {"acpi", cmdline::Kind::String, params.acpi, sizeof(params.acpi)},
+        {"ktest.cpus", cmdline::Kind::Uint, &params.ktest_cpus},
     };
     if (!boot_info.has_cmdline)
         return;
     // QEMU's -kernel puts the image path first; GRUB 2 passes only arguments.
     cmdline::parse(boot_info.cmdline, table, array_size(table), report, nullptr,
                    /*skip_image_path=*/true, boot_info.cmdline_truncated);
+    if (params.acpi[0] && lib::strcmp(params.acpi, "off") != 0) {
+        printk("cmdline: acpi=%s: only acpi=off is understood, ignored\n", params.acpi);
+        params.acpi[0] = '\0';
+    }
+    if (params.ktest_cpus > 32) {
+        printk("cmdline: ktest.cpus=%llu is more than NR_CPUS, ignored\n",
+               static_cast<unsigned long long>(params.ktest_cpus));
+        params.ktest_cpus = 0;
+    }
 }
 
 } // namespace boot

@@ -13,6 +13,8 @@ struct KernelParams {
     bool ktest_harness_misreport = false;
     u64 mem = 0;                        // mem=SIZE: ignore RAM above SIZE
     u64 highmem = 0;                    // highmem=SIZE: force the top SIZE of RAM into HIGHMEM
+    char acpi[8] = "";                  // acpi=off: find CPUs through the MP table
+    u64 ktest_cpus = 0;                 // ktest.cpus=N: the CPUs the runner gave QEMU
 };
 
 extern KernelParams params;

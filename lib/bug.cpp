@@ -44,6 +44,7 @@ void oops_begin() {
 }
 
 void oops_end(const char* site, const char* reason) {
+    platform::stop_other_cpus();
     printk("crash: site=%s cpu=%u\n", site, platform::this_cpu_id());
     printk("Kernel panic - not syncing: %s\n", reason);
     platform::die();
@@ -94,6 +95,7 @@ void panic(const char* fmt, ...) {
     va_end(ap);
     printk("Kernel panic - not syncing: %s\n", msg);
     platform::dump_stack();
+    platform::stop_other_cpus();
     printk("crash: site=panic cpu=%u\n", platform::this_cpu_id());
     printk("---[ end Kernel panic - not syncing: %s ]---\n", msg);
     platform::die();

@@ -26,6 +26,9 @@ void console_write(const char* text, size_t len);
 // Print the call chain of the caller, one frame per line.
 void dump_stack();
 
+// During a fatal report: stop every other CPU (each says where it was).
+void stop_other_cpus();
+
 // After a panic report: stop the machine and report failure. Never returns.
 [[noreturn]] void die();
 

@@ -4,9 +4,19 @@
 // cores: a test-and-set lock can starve a vCPU for whole host time slices.
 // Every spin iteration calls platform::cpu_relax() (`pause`), which also lets a
 // round-robin TCG scheduler move on to the lock holder.
+//
+// A plain lock() spins with interrupts as they are: a CPU spinning with
+// interrupts enabled keeps taking IPIs (cross-CPU calls, TLB shootdowns).
+// The irqsave guard disables them first, as Linux's spin_lock_irqsave does.
+//
+// Misuse that would hang or corrupt is a BUG, always checked (the owner is
+// tracked anyway): taking a lock this CPU already holds (spinlock.recursion,
+// e.g. an interrupt handler taking a lock the code it interrupted holds) and
+// releasing a lock this CPU does not hold (spinlock.bad_unlock).
 #pragma once
 
 #include "lib/atomic.h"
+#include "lib/bug.h"
 #include "lib/platform.h"
 
 class Spinlock {
@@ -18,6 +28,9 @@ public:
     Spinlock& operator=(const Spinlock&) = delete;
 
     void lock() {
+        if (unlikely(m_owner.load(MemoryOrder::Relaxed) == platform::this_cpu_id()))
+            BUG("spinlock.recursion", "spinlock %p: CPU %u takes it again while holding it", this,
+                platform::this_cpu_id());
         const u32 ticket = m_next.fetch_add(1, MemoryOrder::Relaxed);
         while (m_serving.load(MemoryOrder::Acquire) != ticket)
             platform::cpu_relax();
@@ -34,6 +47,9 @@ public:
     }
 
     void unlock() {
+        if (unlikely(m_owner.load(MemoryOrder::Relaxed) != platform::this_cpu_id()))
+            BUG("spinlock.bad_unlock", "spinlock %p: CPU %u releases it, but %s", this,
+                platform::this_cpu_id(), m_owner.load() == NO_OWNER ? "nobody holds it" : "another CPU holds it");
         m_owner.store(NO_OWNER, MemoryOrder::Relaxed);
         m_serving.store(m_serving.load(MemoryOrder::Relaxed) + 1, MemoryOrder::Release);
     }

@@ -119,6 +119,32 @@ void pgtable_remove_identity_map() {
     printk("mm: boot identity map removed\n");
 }
 
+bool map_low_identity_page(PhysAddr page) {
+    const u32 va = static_cast<u32>(page.value());
+    BUG_ON(va >= PAGE_OFFSET || (swapper_pg_dir[x86::pgd_index(va)] & x86::PTE_PRESENT));
+    Page* table = alloc_page(Gfp::Kernel);
+    if (!table)
+        return false;
+    auto* pt = static_cast<x86::pte_t*>(page_address(table));
+    lib::memset(pt, 0, PAGE_SIZE);
+    pt[x86::pte_index(va)] = va | x86::PTE_PRESENT | x86::PTE_WRITE;
+    swapper_pg_dir[x86::pgd_index(va)] =
+        static_cast<u32>(page_to_phys(table).value()) | x86::PTE_PRESENT | x86::PTE_WRITE;
+    return true;
+}
+
+void unmap_low_identity_page(PhysAddr page) {
+    const u32 va = static_cast<u32>(page.value());
+    x86::pde_t& pde = swapper_pg_dir[x86::pgd_index(va)];
+    if (!(pde & x86::PTE_PRESENT))
+        return;
+    Page* table = pfn_to_page(Pfn(pde >> PAGE_SHIFT));
+    pde = 0;
+    // Every CPU that ran through the trampoline may cache the translation.
+    x86::flush_tlb_all();
+    free_page(table);
+}
+
 x86::pte_t* kernel_pte_alloc(u32 va) {
     x86::pde_t& pde = swapper_pg_dir[x86::pgd_index(va)];
     if (!(pde & x86::PTE_PRESENT)) {

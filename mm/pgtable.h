@@ -30,6 +30,11 @@ void pgtable_init();
 // on its own while the APs start (docs/memory.md).
 void pgtable_remove_identity_map();
 
+// SMP bring-up: map one low page at its own physical address (the AP
+// trampoline) and remove that mapping again. The removal flushes every CPU.
+bool map_low_identity_page(PhysAddr page);
+void unmap_low_identity_page(PhysAddr page);
+
 // The PTE of a kernel address, or null when no page table covers it.
 x86::pte_t* lookup_kernel_pte(u32 va);
 

@@ -45,15 +45,27 @@ Area* find_area(u32 va, bool include_guard) {
     return nullptr;
 }
 
-void unmap_and_free(const Area& a, u32 mapped) {
+// Clear an area's PTEs, make every CPU forget them, and only then free the
+// pages: until the shootdown is done another CPU may still reach them.
+// Called without the lock (the shootdown needs interrupts on); the caller
+// keeps the range reserved in the bitmap until this returns.
+void unmap_and_free(u32 first_page, u32 mapped) {
+    Page* pages_to_free = nullptr;
     for (u32 i = 0; i < mapped; ++i) {
-        x86::pte_t* pte = lookup_kernel_pte(page_va(a.first_page + i));
-        const Pfn pfn(*pte >> PAGE_SHIFT);
+        x86::pte_t* pte = lookup_kernel_pte(page_va(first_page + i));
+        Page* page = pfn_to_page(Pfn(*pte >> PAGE_SHIFT));
         *pte = 0;
-        free_page(pfn_to_page(pfn));
+        page->private_data = reinterpret_cast<u32>(pages_to_free);
+        pages_to_free = page;
     }
-    // Every CPU must forget the translations (a shootdown once SMP exists).
-    x86::flush_tlb_kernel_range(page_va(a.first_page), page_va(a.first_page + a.pages));
+    if (mapped)
+        x86::flush_tlb_kernel_range(page_va(first_page), page_va(first_page + mapped));
+    while (pages_to_free) {
+        Page* next = reinterpret_cast<Page*>(pages_to_free->private_data);
+        pages_to_free->private_data = 0;
+        free_page(pages_to_free);
+        pages_to_free = next;
+    }
 }
 
 } // namespace
@@ -70,7 +82,7 @@ void* vmalloc(u32 bytes, const char* owner) {
     if (bytes == 0)
         return nullptr;
     const u32 pages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE;
-    SpinlockIrqsaveGuard guard(lock);
+    SpinlockGuard guard(lock);
     Area* slot = nullptr;
     for (Area& a : areas) {
         if (!a.pages) {
@@ -91,7 +103,13 @@ void* vmalloc(u32 bytes, const char* owner) {
         if (!pte) {
             if (page)
                 free_page(page);
-            unmap_and_free(*slot, i);
+            // Nothing of this area was ever handed out, so no CPU can hold
+            // its translations: clear and free without a shootdown.
+            for (u32 k = 0; k < i; ++k) {
+                x86::pte_t* p = lookup_kernel_pte(page_va(slot->first_page + k));
+                free_page(pfn_to_page(Pfn(*p >> PAGE_SHIFT)));
+                *p = 0;
+            }
             used.clear_range(first, pages + 1);
             slot->pages = 0;
             return nullptr;
@@ -106,15 +124,21 @@ void vfree(void* addr) {
     if (!addr)
         return;
     const u32 va = reinterpret_cast<u32>(addr);
-    SpinlockIrqsaveGuard guard(lock);
-    Area* a = find_area(va, false);
-    if (WARN("vmalloc.bad_free", !a || page_va(a->first_page) != va,
-             "vfree(%p): not the start of a vmalloc area", addr))
-        return;
-    unmap_and_free(*a, a->pages);
-    used.clear_range(a->first_page, a->pages + 1);
-    used_pages -= a->pages;
-    a->pages = 0;
+    u32 first_page, pages;
+    {
+        SpinlockGuard guard(lock);
+        Area* a = find_area(va, false);
+        if (WARN("vmalloc.bad_free", !a || page_va(a->first_page) != va,
+                 "vfree(%p): not the start of a vmalloc area", addr))
+            return;
+        first_page = a->first_page;
+        pages = a->pages;
+        a->pages = 0;   // the area is gone; its range stays reserved until flushed
+        used_pages -= pages;
+    }
+    unmap_and_free(first_page, pages);
+    SpinlockGuard guard(lock);
+    used.clear_range(first_page, pages + 1);
 }
 
 bool vmalloc_area_of(u32 va, VmAreaInfo* info) {

@@ -2,11 +2,14 @@
 // backed by any pages, highmem included.
 //
 // Every area is followed by one unmapped guard page, so running off its end
-// faults instead of corrupting the next area. Areas are found first-fit in a
-// bitmap of the window. Freeing clears the PTEs and calls
-// flush_tlb_kernel_range(), which the SMP issue turns into a shootdown.
+// faults instead of corrupting the next area; the page below an area is
+// always unmapped too (the previous area's guard, or never-used space), which
+// makes vmalloc'd stacks overflow into a guard. Areas are found first-fit in
+// a bitmap of the window. Freeing clears the PTEs, shoots them down on every
+// CPU (flush_tlb_kernel_range), and only then frees the pages and the range.
 //
-// Context: task context (may allocate pages); not from interrupts.
+// Context: task context with interrupts enabled (the shootdown needs them);
+// never from interrupts.
 #pragma once
 
 #include "mm/types.h"

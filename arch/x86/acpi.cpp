@@ -84,4 +84,34 @@ bool find_table(const PhysWindow& w, const char signature[4], TableRef* out) {
     return found;
 }
 
+bool madt_cpus(const PhysWindow& w, CpuList* out) {
+    TableRef madt;
+    if (!find_table(w, "APIC", &madt) || madt.length < sizeof(TableHeader) + 8 || madt.length > CHUNK)
+        return false;
+    auto* table = static_cast<const u8*>(w.map(madt.phys, madt.length));
+    if (!table)
+        return false;
+    const bool ok = checksum_ok(table, madt.length);
+    // Entries follow the header, the local APIC address and the flags.
+    for (u32 off = sizeof(TableHeader) + 8; ok && off + 2 <= madt.length;) {
+        const u8 type = table[off];
+        const u8 len = table[off + 1];
+        if (len < 2 || off + len > madt.length)
+            break;
+        if (type == 0 && len >= 8) {   // processor local APIC
+            u32 flags;
+            lib::memcpy(&flags, table + off + 4, 4);
+            if ((flags & 1) && out->count < CpuList::MAX)
+                out->apic_id[out->count++] = table[off + 3];
+            else
+                ++out->disabled;
+        }
+        off += len;
+    }
+    w.unmap(const_cast<u8*>(table), madt.length);
+    if (ok)
+        out->source = "ACPI MADT";
+    return ok && out->count > 0;
+}
+
 } // namespace x86::acpi

@@ -49,4 +49,17 @@ u64 find_rsdp(const PhysWindow& window, Rsdp* copy);
 // Find the table with this signature through the RSDT; false if absent.
 bool find_table(const PhysWindow& window, const char signature[4], TableRef* out);
 
+// The CPUs a firmware table lists, in table order (the boot CPU first when
+// the table says which one it is).
+struct CpuList {
+    static constexpr unsigned MAX = 64;
+    u32 apic_id[MAX];
+    unsigned count = 0;
+    unsigned disabled = 0;     // listed but not usable
+    const char* source = "none";
+};
+
+// CPUs from the MADT's processor-local-APIC entries; false without a MADT.
+bool madt_cpus(const PhysWindow& window, CpuList* out);
+
 } // namespace x86::acpi

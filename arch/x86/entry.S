@@ -11,6 +11,7 @@
 
     .section .text
     .align 16
+    .type interrupt_common, @function
 interrupt_common:
     pushal
     pushl %ds
@@ -37,6 +38,7 @@ interrupt_common:
     popal
     addl $8, %esp                   /* vector and error code */
     iret
+    .size interrupt_common, . - interrupt_common
 
 /* Vectors for which the CPU pushes an error code. */
 #define HAS_ERROR_CODE(v) ((v) == 8 || (v) == 10 || (v) == 11 || (v) == 12 || \

@@ -27,6 +27,10 @@ struct PerCpu {
     u32 irq_depth;
     u32 exceptions;      // exceptions taken on this CPU
     u32 interrupts;      // device and IPI interrupts taken on this CPU
+    u32 timer_ticks;
+    u32 calls_received;  // call-function requests run here for other CPUs
+    u32 reschedules_received;
+    u32 nmis;
 };
 
 constexpr u32 PERCPU_SELF = 0;
@@ -60,6 +64,7 @@ extern PerCpu cpu_data[NR_CPUS];
 
 inline PerCpu* this_cpu() { return reinterpret_cast<PerCpu*>(PERCPU_READ(self)); }
 inline unsigned this_cpu_index() { return PERCPU_READ(cpu_index); }
+inline u32 this_cpu_irq_depth() { return PERCPU_READ(irq_depth); }
 
 // Fill in CPU `index`'s block. Called before its GDT is loaded.
 void percpu_init(unsigned index, u32 apic_id);

@@ -2,35 +2,71 @@
 
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 
 namespace x86 {
 namespace {
-TlbCounters counters[NR_CPUS];
+
+// Bumped from task context and from the IPI on the same CPU: atomic.
+struct Counters {
+    Atomic<u32> invlpg;
+    Atomic<u32> full_flushes;
+    Atomic<u32> shootdowns_received;
+};
+Counters counters[NR_CPUS];
+
+struct FlushRequest {
+    u32 start;
+    u32 pages;           // 0: a full flush
+    unsigned initiator;
+};
+
+void do_flush(void* arg) {
+    const auto* r = static_cast<const FlushRequest*>(arg);
+    const unsigned me = this_cpu_index();
+    if (me != r->initiator)
+        counters[me].shootdowns_received.fetch_add(1, MemoryOrder::Relaxed);
+    if (r->pages == 0) {
+        local_flush_all();
+        return;
+    }
+    for (u32 i = 0; i < r->pages; ++i)
+        local_invlpg(r->start + (i << 12));
 }
+
+} // namespace
+
+Atomic<bool> tlb_test_skip_shootdown{false};
 
 void local_invlpg(u32 va) {
     invlpg(va);
-    ++counters[this_cpu_index()].invlpg;
+    counters[this_cpu_index()].invlpg.fetch_add(1, MemoryOrder::Relaxed);
 }
 
 void local_flush_all() {
     flush_tlb_local_all();
-    ++counters[this_cpu_index()].full_flushes;
+    counters[this_cpu_index()].full_flushes.fetch_add(1, MemoryOrder::Relaxed);
 }
 
 void flush_tlb_kernel_range(u32 start, u32 end) {
     start &= ~0xfffu;
     const u32 pages = (end - start + 0xfff) >> 12;
-    if (pages > FLUSH_CEILING) {
-        local_flush_all();
+    FlushRequest r{start, pages > FLUSH_CEILING ? 0 : pages, this_cpu_index()};
+    if (tlb_test_skip_shootdown.load(MemoryOrder::Relaxed)) {
+        do_flush(&r);   // the negative control: only the initiator forgets
         return;
     }
-    for (u32 i = 0; i < pages; ++i)
-        local_invlpg(start + (i << 12));
+    on_each_cpu(do_flush, &r, /*wait=*/true);
 }
 
-void flush_tlb_all() { local_flush_all(); }
+void flush_tlb_all() {
+    FlushRequest r{0, 0, this_cpu_index()};
+    on_each_cpu(do_flush, &r, /*wait=*/true);
+}
 
-TlbCounters tlb_counters(unsigned cpu) { return counters[cpu]; }
+TlbCounters tlb_counters(unsigned cpu) {
+    return {counters[cpu].invlpg.load(), counters[cpu].full_flushes.load(),
+            counters[cpu].shootdowns_received.load()};
+}
 
 } // namespace x86

@@ -1,12 +1,14 @@
 // Kernel TLB flushes and their counters.
 //
 // flush_tlb_kernel_range() is THE call for "kernel mappings in this range
-// changed, every CPU must forget them": up to FLUSH_CEILING pages it issues
-// one invlpg per page, above that one full flush (global entries too).
-// Until SMP exists (the SMP platform issue) it flushes only this CPU; then
-// it becomes a shootdown by IPI. Callers need not change.
+// changed, every CPU must forget them" (spec §5.2): up to FLUSH_CEILING pages
+// it runs one invlpg per page on every online CPU, above that one full flush
+// (global entries too) on every online CPU; the initiator included, and it
+// returns only when all have done it. It is a cross-CPU call: task context,
+// interrupts enabled (else smp.call_with_irqs_disabled WARNs).
 #pragma once
 
+#include "lib/atomic.h"
 #include "lib/types.h"
 
 namespace x86 {
@@ -19,6 +21,9 @@ void flush_tlb_all();
 // This CPU only, counted.
 void local_invlpg(u32 va);
 void local_flush_all();
+
+// Test-only: skip the other CPUs (the stale-read negative control).
+extern Atomic<bool> tlb_test_skip_shootdown;
 
 struct TlbCounters {
     u32 invlpg;

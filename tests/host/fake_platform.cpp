@@ -41,6 +41,7 @@ void dump_stack() {
     ++stack_dumps;
     output += "Call Trace:\n  [<00000000>] fake\n";
 }
+void stop_other_cpus() {}
 void die() {
     ++deaths;
     throw fake_platform::Died{};

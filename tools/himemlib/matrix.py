@@ -91,5 +91,10 @@ def saved():
     return {c["name"]: c for c in json.loads((STATE / "configs.json").read_text())}
 
 
+def cpu_count(config):
+    """The number of CPUs QEMU's -smp argument gives ("6,sockets=2,cores=3" -> 6)."""
+    return int(str(config["cpus"]).split(",")[0])
+
+
 def is_smp(config):
-    return str(config["cpus"]).split(",")[0] != "1"
+    return cpu_count(config) > 1

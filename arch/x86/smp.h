@@ -1,0 +1,64 @@
+// SMP services: which CPUs are online, cross-CPU function calls, the
+// reschedule IPI, and stopping the other CPUs on panic.
+//
+// Cross-CPU calls (Linux's smp_call_function family): a request is queued on
+// the target's lock-free list and an IPI kicks it; the target runs it from
+// the IPI handler with interrupts off. A waiting caller spins until every
+// target finished, servicing requests queued for its own CPU while it
+// spins, so two CPUs that call each other cannot deadlock. Callers must be
+// in task context and must not migrate; calling with interrupts disabled
+// WARNs (smp.call_with_irqs_disabled), as Linux does, because it is a
+// deadlock waiting to happen on a kernel whose waits do not poll.
+#pragma once
+
+#include "arch/x86/interrupt_frame.h"
+#include "arch/x86/percpu.h"
+#include "lib/atomic.h"
+
+namespace x86 {
+
+using CpuMask = u32;
+static_assert(NR_CPUS <= 32, "CpuMask is one word");
+constexpr CpuMask cpu_bit(unsigned cpu) { return 1u << cpu; }
+
+extern Atomic<CpuMask> cpu_online_mask;
+unsigned num_online_cpus();
+inline bool cpu_online(unsigned cpu) { return cpu_online_mask.load() & cpu_bit(cpu); }
+unsigned num_possible_cpus();   // found by discovery
+void set_cpu_online(unsigned cpu);
+
+using CallFn = void (*)(void* arg);
+
+void smp_call_function_many(CpuMask mask, CallFn fn, void* arg, bool wait);
+void smp_call_function_single(unsigned cpu, CallFn fn, void* arg, bool wait);
+// Every online CPU, this one included (run here with interrupts off).
+void on_each_cpu(CallFn fn, void* arg, bool wait);
+// Every other online CPU.
+void smp_call_function(CallFn fn, void* arg, bool wait);
+
+// Run the requests queued for this CPU. IPI handler and wait loops.
+void smp_process_pending_calls();
+
+void smp_send_reschedule(unsigned cpu);
+// Called from the reschedule IPI (the scheduler installs it).
+void set_reschedule_hook(void (*hook)());
+// Called on every timer tick of every CPU, interrupts off.
+void set_timer_tick_hook(void (*hook)(InterruptFrame& frame));
+
+// Run fn(arg) in the idle loop of an AP that has nothing else to do: task-like
+// context, interrupts enabled, off every interrupt stack. The pre-scheduler
+// way for tests to have a second CPU do what only task context may (a TLB
+// shootdown, a wait). Returns false if the CPU is offline or already busy.
+// The scheduler issue replaces the idle loop with idle tasks and kthreads.
+bool smp_run_on_idle(unsigned cpu, CallFn fn, void* arg);
+// Called by an AP's idle loop.
+[[noreturn]] void smp_idle_loop();
+
+// Stop every other CPU with an NMI, one at a time: each prints its
+// registers and call trace, then halts. For panic.
+void smp_stop_other_cpus();
+
+// Interrupt handlers and the NMI handler (boot installs them).
+void smp_interrupts_init();
+
+} // namespace x86
