@@ -24,6 +24,7 @@
 #include "mm/fault.h"
 #include "mm/fixmap.h"
 #include "mm/init.h"
+#include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
 extern "C" void (*__init_array_start[])();
@@ -47,6 +48,7 @@ void run_global_constructors() {
     x86::cpuid_init();
     mm::mm_init({.mem_limit = boot::params.mem, .highmem_bytes = boot::params.highmem});
     boot::smp_init({.acpi_off = boot::params.acpi[0] != '\0'});
+    sched::sched_init();
 
     if (boot::params.ktest_list) {
         ktest::list(boot::params.ktest_filter);
@@ -60,6 +62,9 @@ void run_global_constructors() {
     options.filter = boot::params.ktest_filter;
     options.stress = boot::params.ktest_stress > 1000 ? 1000 : static_cast<unsigned>(boot::params.ktest_stress);
     options.misreport_closing = boot::params.ktest_harness_misreport;
+    options.timeout_s = boot::params.ktest_timeout == 0 || boot::params.ktest_timeout > 3600
+                            ? 60
+                            : static_cast<unsigned>(boot::params.ktest_timeout);
     const ktest::Summary s = ktest::run(options);
     x86::debug_exit(s.ok() ? x86::ExitCode::Pass : x86::ExitCode::Fail);
 }

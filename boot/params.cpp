@@ -20,6 +20,7 @@ void parse_params() {
         {"ktest.list", cmdline::Kind::Flag, &params.ktest_list},
         {"ktest.crash", cmdline::Kind::String, params.ktest_crash, sizeof(params.ktest_crash)},
         {"ktest.stress", cmdline::Kind::Uint, &params.ktest_stress},
+        {"ktest.timeout", cmdline::Kind::Uint, &params.ktest_timeout},
         {"ktest.harness_misreport", cmdline::Kind::Flag, &params.ktest_harness_misreport},
         {"mem", cmdline::Kind::Size, &params.mem},
         {"highmem", cmdline::Kind::Size, &params.highmem},

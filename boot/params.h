@@ -10,6 +10,7 @@ struct KernelParams {
     bool ktest_list = false;
     char ktest_crash[64] = "";          // run this crash test instead of the suites
     u64 ktest_stress = 1;               // scale for stress tests
+    u64 ktest_timeout = 60;             // seconds per case before the watchdog fires
     bool ktest_harness_misreport = false;
     u64 mem = 0;                        // mem=SIZE: ignore RAM above SIZE
     u64 highmem = 0;                    // highmem=SIZE: force the top SIZE of RAM into HIGHMEM

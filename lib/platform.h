@@ -19,6 +19,10 @@ void cpu_relax();
 
 unsigned this_cpu_id();
 unsigned preempt_count();
+// Spinlocks disable preemption while held, as in Linux. preempt_enable() may
+// reschedule when the count drops to zero with interrupts enabled.
+void preempt_disable();
+void preempt_enable();
 
 // Raw console sink. Callers serialize lines; this just moves bytes.
 void console_write(const char* text, size_t len);

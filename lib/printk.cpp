@@ -11,18 +11,38 @@ namespace {
 Spinlock console_lock;
 Atomic<bool> lock_broken{false};
 
+struct Capture {
+    char* buf = nullptr;
+    size_t size = 0;
+    size_t len = 0;
+};
+Capture captures[PRINTK_MAX_CPUS];
+
+bool captured(const char* text, size_t len) {
+    const unsigned cpu = platform::this_cpu_id();
+    if (cpu >= PRINTK_MAX_CPUS || !captures[cpu].buf)
+        return false;
+    Capture& c = captures[cpu];
+    const size_t room = c.size - 1 - c.len;
+    const size_t n = len < room ? len : room;
+    memcpy(c.buf + c.len, text, n);
+    c.len += n;
+    c.buf[c.len] = '\0';
+    return true;
+}
+
 void emit(const char* text, size_t len) {
+    if (captured(text, len))
+        return;
     // A CPU that faults while printing already holds the lock: write anyway
     // rather than deadlock on ourselves.
     if (lock_broken.load(MemoryOrder::Relaxed) || console_lock.owner() == platform::this_cpu_id()) {
         platform::console_write(text, len);
         return;
     }
-    const platform::IrqFlags flags = platform::irq_save();
-    console_lock.lock();
+    const platform::IrqFlags flags = console_lock.lock_irqsave();
     platform::console_write(text, len);
-    console_lock.unlock();
-    platform::irq_restore(flags);
+    console_lock.unlock_irqrestore(flags);
 }
 
 } // namespace
@@ -45,6 +65,23 @@ void printk(const char* fmt, ...) {
     va_start(ap, fmt);
     vprintk(fmt, ap);
     va_end(ap);
+}
+
+void printk_capture_begin(char* buf, size_t size) {
+    const unsigned cpu = platform::this_cpu_id();
+    if (cpu >= PRINTK_MAX_CPUS || size == 0)
+        return;
+    buf[0] = '\0';
+    captures[cpu] = {buf, size, 0};
+}
+
+size_t printk_capture_end() {
+    const unsigned cpu = platform::this_cpu_id();
+    if (cpu >= PRINTK_MAX_CPUS)
+        return 0;
+    const size_t n = captures[cpu].len;
+    captures[cpu] = {};
+    return n;
 }
 
 void console_break_lock() { lock_broken.store(true); }

@@ -15,6 +15,13 @@ constexpr size_t PRINTK_MAX = 512;
 void printk(const char* fmt, ...) HIMEM_PRINTF(1, 2);
 void vprintk(const char* fmt, va_list ap);
 
+// Per-CPU capture: while active, this CPU's printk output is appended to
+// `buf` instead of going to the console. NMI handlers use it so that they
+// never wait on the console lock; someone else prints the buffer later.
+constexpr unsigned PRINTK_MAX_CPUS = 64;
+void printk_capture_begin(char* buf, size_t size);
+size_t printk_capture_end();   // returns the bytes captured
+
 // From now on printk writes without taking the console lock (oops in progress).
 void console_break_lock();
 bool console_lock_broken();

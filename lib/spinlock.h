@@ -5,9 +5,12 @@
 // Every spin iteration calls platform::cpu_relax() (`pause`), which also lets a
 // round-robin TCG scheduler move on to the lock holder.
 //
-// A plain lock() spins with interrupts as they are: a CPU spinning with
-// interrupts enabled keeps taking IPIs (cross-CPU calls, TLB shootdowns).
-// The irqsave guard disables them first, as Linux's spin_lock_irqsave does.
+// Holding a spinlock disables preemption (the task must not be switched out
+// while another task on this CPU could spin on the lock). A plain lock()
+// spins with interrupts as they are: a CPU spinning with interrupts enabled
+// keeps taking IPIs (cross-CPU calls, TLB shootdowns). lock_irqsave()
+// disables them first, as Linux's spin_lock_irqsave does, and
+// unlock_irqrestore() restores them before preemption can happen again.
 //
 // Misuse that would hang or corrupt is a BUG, always checked (the owner is
 // tracked anyway): taking a lock this CPU already holds (spinlock.recursion,
@@ -28,30 +31,38 @@ public:
     Spinlock& operator=(const Spinlock&) = delete;
 
     void lock() {
-        if (unlikely(m_owner.load(MemoryOrder::Relaxed) == platform::this_cpu_id()))
-            BUG("spinlock.recursion", "spinlock %p: CPU %u takes it again while holding it", this,
-                platform::this_cpu_id());
-        const u32 ticket = m_next.fetch_add(1, MemoryOrder::Relaxed);
-        while (m_serving.load(MemoryOrder::Acquire) != ticket)
-            platform::cpu_relax();
-        m_owner.store(platform::this_cpu_id(), MemoryOrder::Relaxed);
-    }
-
-    bool try_lock() {
-        u32 serving = m_serving.load(MemoryOrder::Relaxed);
-        u32 expected = serving;
-        if (!m_next.compare_exchange(expected, serving + 1, MemoryOrder::Acquire))
-            return false;
-        m_owner.store(platform::this_cpu_id(), MemoryOrder::Relaxed);
-        return true;
+        platform::preempt_disable();
+        acquire();
     }
 
     void unlock() {
-        if (unlikely(m_owner.load(MemoryOrder::Relaxed) != platform::this_cpu_id()))
-            BUG("spinlock.bad_unlock", "spinlock %p: CPU %u releases it, but %s", this,
-                platform::this_cpu_id(), m_owner.load() == NO_OWNER ? "nobody holds it" : "another CPU holds it");
-        m_owner.store(NO_OWNER, MemoryOrder::Relaxed);
-        m_serving.store(m_serving.load(MemoryOrder::Relaxed) + 1, MemoryOrder::Release);
+        release();
+        platform::preempt_enable();
+    }
+
+    platform::IrqFlags lock_irqsave() {
+        const platform::IrqFlags flags = platform::irq_save();
+        platform::preempt_disable();
+        acquire();
+        return flags;
+    }
+
+    void unlock_irqrestore(platform::IrqFlags flags) {
+        release();
+        platform::irq_restore(flags);
+        platform::preempt_enable();
+    }
+
+    bool try_lock() {
+        platform::preempt_disable();
+        u32 serving = m_serving.load(MemoryOrder::Relaxed);
+        u32 expected = serving;
+        if (!m_next.compare_exchange(expected, serving + 1, MemoryOrder::Acquire)) {
+            platform::preempt_enable();
+            return false;
+        }
+        m_owner.store(platform::this_cpu_id(), MemoryOrder::Relaxed);
+        return true;
     }
 
     bool is_locked() const {
@@ -62,6 +73,25 @@ public:
     unsigned owner() const { return m_owner.load(MemoryOrder::Relaxed); }
 
 private:
+    void acquire() {
+        if (unlikely(m_owner.load(MemoryOrder::Relaxed) == platform::this_cpu_id()))
+            BUG("spinlock.recursion", "spinlock %p: CPU %u takes it again while holding it", this,
+                platform::this_cpu_id());
+        const u32 ticket = m_next.fetch_add(1, MemoryOrder::Relaxed);
+        while (m_serving.load(MemoryOrder::Acquire) != ticket)
+            platform::cpu_relax();
+        m_owner.store(platform::this_cpu_id(), MemoryOrder::Relaxed);
+    }
+
+    void release() {
+        if (unlikely(m_owner.load(MemoryOrder::Relaxed) != platform::this_cpu_id()))
+            BUG("spinlock.bad_unlock", "spinlock %p: CPU %u releases it, but %s", this,
+                platform::this_cpu_id(),
+                m_owner.load() == NO_OWNER ? "nobody holds it" : "another CPU holds it");
+        m_owner.store(NO_OWNER, MemoryOrder::Relaxed);
+        m_serving.store(m_serving.load(MemoryOrder::Relaxed) + 1, MemoryOrder::Release);
+    }
+
     Atomic<u32> m_next{0};
     Atomic<u32> m_serving{0};
     Atomic<unsigned> m_owner{NO_OWNER};
@@ -88,15 +118,10 @@ private:
 // Interrupts off on this CPU, then the lock; released in reverse order.
 class [[nodiscard]] SpinlockIrqsaveGuard : Pinned {
 public:
-    explicit SpinlockIrqsaveGuard(Spinlock& lock) : m_flags(platform::irq_save()), m_lock(lock) {
-        m_lock.lock();
-    }
-    ~SpinlockIrqsaveGuard() {
-        m_lock.unlock();
-        platform::irq_restore(m_flags);
-    }
+    explicit SpinlockIrqsaveGuard(Spinlock& lock) : m_lock(lock), m_flags(lock.lock_irqsave()) {}
+    ~SpinlockIrqsaveGuard() { m_lock.unlock_irqrestore(m_flags); }
 
 private:
-    platform::IrqFlags m_flags;
     Spinlock& m_lock;
+    platform::IrqFlags m_flags;
 };

@@ -3,6 +3,7 @@
 #include "arch/x86/backtrace.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/gdt.h"
+#include "arch/x86/idt.h"
 #include "arch/x86/percpu.h"
 #include "lib/bug.h"
 #include "lib/printk.h"
@@ -105,6 +106,7 @@ extern "C" [[noreturn]] void double_fault_task() {
            this_cpu_index());
     printk("EAX: %08x EBX: %08x ECX: %08x EDX: %08x\n", prev.eax, prev.ebx, prev.ecx, prev.edx);
     printk("ESI: %08x EDI: %08x EBP: %08x ESP: %08x\n", prev.esi, prev.edi, prev.ebp, prev.esp);
+    describe_current_task();
     print_backtrace(prev.eip, prev.ebp);
     printk("---[ end trace ]---\n");
     oops_end(g ? "x86.stack_overflow" : "x86.double_fault",

@@ -114,6 +114,7 @@ void print_registers(const InterruptFrame& f) {
     if (f.vector == 14 && fault_annotator)
         fault_annotator(f, read_cr2());
     print_registers(f);
+    describe_current_task();
     print_backtrace(f.eip, f.ebp);
     printk("---[ end trace ]---\n");
     char reason[64];

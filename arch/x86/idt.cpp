@@ -1,5 +1,6 @@
 #include "arch/x86/idt.h"
 
+#include "arch/x86/cpu.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/percpu.h"
 #include "lib/bug.h"
@@ -15,6 +16,8 @@ namespace {
 
 u64 idt[256];
 InterruptHandler interrupt_handlers[256];
+void (*irq_exit_preempt)() = nullptr;
+void (*task_describer)() = nullptr;
 
 constexpr u8 GATE_INTERRUPT = 0x8e;  // present, ring 0, 32-bit interrupt gate
 constexpr u8 GATE_TASK = 0x85;       // present, ring 0, task gate
@@ -50,6 +53,13 @@ void set_interrupt_handler(unsigned vector, InterruptHandler handler) {
     interrupt_handlers[vector] = handler;
 }
 
+void set_irq_exit_preempt_hook(void (*hook)()) { irq_exit_preempt = hook; }
+void set_task_describer(void (*describe)()) { task_describer = describe; }
+void describe_current_task() {
+    if (task_describer)
+        task_describer();
+}
+
 void set_exception_handler(unsigned vector, ExceptionHandler handler) {
     BUG_ON(vector >= NR_EXCEPTIONS);
     exception_handlers[vector] = handler;
@@ -59,16 +69,31 @@ void set_exception_handler(unsigned vector, ExceptionHandler handler) {
 
 extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
     using namespace x86;
+    if (frame->vector == 2) {
+        PERCPU_ADD(preempt_count, PREEMPT_NMI_OFFSET);
+        PERCPU_INC(exceptions);
+        exception_dispatch(*frame);
+        PERCPU_ADD(preempt_count, -PREEMPT_NMI_OFFSET);
+        return;
+    }
     if (frame->vector < NR_EXCEPTIONS) {
+        // Faults run in the context they interrupted (a task's page fault
+        // may sleep once the faultable region exists): no hardirq count.
         PERCPU_INC(exceptions);
         exception_dispatch(*frame);
         return;
     }
     PERCPU_INC(interrupts);
     PERCPU_INC(irq_depth);
+    PERCPU_ADD(preempt_count, PREEMPT_HARDIRQ_OFFSET);
     if (InterruptHandler h = interrupt_handlers[frame->vector])
         h(*frame);
     else
         WARN_ONCE("x86.unexpected_interrupt", true, "unexpected interrupt on vector %u", frame->vector);
+    PERCPU_ADD(preempt_count, -PREEMPT_HARDIRQ_OFFSET);
     PERCPU_DEC(irq_depth);
+    // Preemption at interrupt exit, on the interrupted task's stack.
+    if (irq_exit_preempt && (frame->eflags & EFLAGS_IF) && PERCPU_READ(preempt_count) == 0 &&
+        PERCPU_READ(need_resched))
+        irq_exit_preempt();
 }

@@ -19,6 +19,19 @@ void idt_load();   // load it on this CPU
 
 void set_interrupt_handler(unsigned vector, InterruptHandler handler);
 
+// Interrupt exit: called with interrupts off when the interrupted code had
+// interrupts on, the preempt count is back to zero and a reschedule is
+// pending. The scheduler installs it.
+void set_irq_exit_preempt_hook(void (*hook)());
+
+// The preempt count's hardirq and NMI units (sched/preempt.h has the rest).
+constexpr u32 PREEMPT_HARDIRQ_OFFSET = 1u << 16;
+constexpr u32 PREEMPT_NMI_OFFSET = 1u << 20;
+
+// Prints "Task: <name> ..." in fatal reports; the scheduler installs it.
+void set_task_describer(void (*describe)());
+void describe_current_task();
+
 // Called inside a fatal exception report, after the error code: mm uses it
 // to say which region a faulting address belongs to.
 using FaultAnnotator = void (*)(const InterruptFrame& frame, u32 fault_address);

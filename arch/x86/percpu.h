@@ -10,8 +10,6 @@
 
 #include "lib/types.h"
 
-struct Task;
-
 namespace x86 {
 
 // 32, not 16: the kmap_local slot array (33 x NR_CPUS pages) then spans two
@@ -22,7 +20,7 @@ struct PerCpu {
     PerCpu* self;
     u32 cpu_index;       // 0..NR_CPUS-1, dense, the boot CPU is 0
     u32 apic_id;         // the LAPIC's ID: not the same numbering as cpu_index
-    Task* current;
+    void* current;       // the running task (sched::Task, opaque here)
     u32 preempt_count;
     u32 irq_depth;
     u32 exceptions;      // exceptions taken on this CPU
@@ -31,6 +29,7 @@ struct PerCpu {
     u32 calls_received;  // call-function requests run here for other CPUs
     u32 reschedules_received;
     u32 nmis;
+    u32 need_resched;    // set by the tick, wake-ups and the reschedule IPI
 };
 
 constexpr u32 PERCPU_SELF = 0;
@@ -56,6 +55,10 @@ extern PerCpu cpu_data[NR_CPUS];
                      : "i"(__builtin_offsetof(::x86::PerCpu, field)));            \
         percpu_v_;                                                                \
     })
+
+#define PERCPU_ADD(field, value)                                                  \
+    asm volatile("addl %1, %%fs:%c0"                                              \
+                 : : "i"(__builtin_offsetof(::x86::PerCpu, field)), "ri"(value) : "memory")
 
 #define PERCPU_INC(field)                                                         \
     asm volatile("incl %%fs:%c0" : : "i"(__builtin_offsetof(::x86::PerCpu, field)) : "memory")

@@ -38,6 +38,17 @@ IdleWork idle_work[NR_CPUS];
 Atomic<int> stop_target{-1};
 Atomic<int> stop_ack{-1};
 
+constexpr size_t BACKTRACE_BUFFER = 3072;
+char backtrace_buffers[NR_CPUS][BACKTRACE_BUFFER];
+Atomic<int> backtrace_target{-1};
+Atomic<int> backtrace_ack{-1};
+
+void print_nmi_context(const InterruptFrame& frame) {
+    printk("EIP: %04x:%08x EFLAGS: %08x EBP: %08x ESP: %08x\n", frame.cs & 0xffff, frame.eip,
+           frame.eflags, frame.ebp, frame.interrupted_esp());
+    print_backtrace(frame.eip, frame.ebp);
+}
+
 void enqueue(unsigned target, Csd* c) {
     Csd* head = queues[target].load(MemoryOrder::Relaxed);
     do {
@@ -72,12 +83,18 @@ bool nmi(InterruptFrame& frame) {
     const unsigned me = this_cpu_index();
     if (stop_target.load() == static_cast<int>(me)) {
         printk("NMI: CPU %u stopped for the panic; it was at:\n", me);
-        printk("EIP: %04x:%08x EFLAGS: %08x EBP: %08x ESP: %08x\n", frame.cs & 0xffff, frame.eip,
-               frame.eflags, frame.ebp, frame.interrupted_esp());
-        print_backtrace(frame.eip, frame.ebp);
+        print_nmi_context(frame);
         stop_ack.store(static_cast<int>(me));
         // NMIs stay blocked: this handler never returns.
         halt_forever();
+    }
+    if (backtrace_target.load() == static_cast<int>(me)) {
+        lib::printk_capture_begin(backtrace_buffers[me], BACKTRACE_BUFFER);
+        printk("NMI backtrace of CPU %u:\n", me);
+        print_nmi_context(frame);
+        lib::printk_capture_end();
+        backtrace_ack.store(static_cast<int>(me));
+        return true;
     }
     WARN_ONCE("x86.unexpected_nmi", true, "unexpected NMI on CPU %u", me);
     return true;
@@ -207,6 +224,26 @@ void smp_stop_other_cpus() {
             printk("NMI: CPU %u did not answer the stop NMI\n", cpu);
     }
     stop_target.store(-1);
+}
+
+void smp_backtrace_other_cpus(void (*print)(unsigned cpu, const char* text)) {
+    const unsigned me = this_cpu_index();
+    const CpuMask online = cpu_online_mask.load();
+    for (unsigned cpu = 0; cpu < NR_CPUS; ++cpu) {
+        if (cpu == me || !(online & cpu_bit(cpu)))
+            continue;
+        backtrace_buffers[cpu][0] = '\0';
+        backtrace_target.store(static_cast<int>(cpu));
+        lapic_send_ipi(cpu_data[cpu].apic_id, 0, IpiDelivery::Nmi);
+        const u64 deadline = now_ns() + 500000000ull;
+        while (backtrace_ack.load() != static_cast<int>(cpu) && now_ns() < deadline)
+            pause();
+        backtrace_target.store(-1);
+        if (backtrace_ack.load() == static_cast<int>(cpu))
+            print(cpu, backtrace_buffers[cpu]);
+        else
+            print(cpu, "(no answer to the backtrace NMI)\n");
+    }
 }
 
 void smp_interrupts_init() {

@@ -45,11 +45,11 @@ void set_reschedule_hook(void (*hook)());
 // Called on every timer tick of every CPU, interrupts off.
 void set_timer_tick_hook(void (*hook)(InterruptFrame& frame));
 
-// Run fn(arg) in the idle loop of an AP that has nothing else to do: task-like
-// context, interrupts enabled, off every interrupt stack. The pre-scheduler
-// way for tests to have a second CPU do what only task context may (a TLB
-// shootdown, a wait). Returns false if the CPU is offline or already busy.
-// The scheduler issue replaces the idle loop with idle tasks and kthreads.
+// Run fn(arg) in the pre-scheduler idle loop of an AP: interrupts enabled,
+// off every interrupt stack. The scheduler uses it once per AP to turn the
+// AP's boot context into its idle task; after that the slot stays taken and
+// this returns false (use kernel threads). Returns false if the CPU is
+// offline or its slot is taken.
 bool smp_run_on_idle(unsigned cpu, CallFn fn, void* arg);
 // Called by an AP's idle loop.
 [[noreturn]] void smp_idle_loop();
@@ -57,6 +57,12 @@ bool smp_run_on_idle(unsigned cpu, CallFn fn, void* arg);
 // Stop every other CPU with an NMI, one at a time: each prints its
 // registers and call trace, then halts. For panic.
 void smp_stop_other_cpus();
+
+// Ask every other CPU, by NMI, for its registers and call trace. Each CPU
+// writes into its own buffer (NMI context never takes the console lock) and
+// goes on; `print` is called for each answer, on this CPU, afterwards.
+// Waits up to 500 ms per CPU. For the test watchdog.
+void smp_backtrace_other_cpus(void (*print)(unsigned cpu, const char* text));
 
 // Interrupt handlers and the NMI handler (boot installs them).
 void smp_interrupts_init();

@@ -7,6 +7,7 @@ bool irq_flag = true;
 unsigned cpu = 0;
 unsigned stack_dumps = 0;
 unsigned deaths = 0;
+unsigned preempt = 0;
 std::string output;
 } // namespace
 
@@ -16,6 +17,7 @@ void reset() {
     cpu = 0;
     stack_dumps = 0;
     deaths = 0;
+    preempt = 0;
     output.clear();
 }
 std::string& console() { return output; }
@@ -23,6 +25,7 @@ bool irqs_on() { return irq_flag; }
 void set_cpu(unsigned c) { cpu = c; }
 unsigned dump_stack_calls() { return stack_dumps; }
 unsigned die_calls() { return deaths; }
+unsigned preempt_depth() { return preempt; }
 } // namespace fake_platform
 
 namespace platform {
@@ -35,7 +38,9 @@ void irq_restore(IrqFlags flags) { irq_flag = flags != 0; }
 bool irqs_enabled() { return irq_flag; }
 void cpu_relax() {}
 unsigned this_cpu_id() { return cpu; }
-unsigned preempt_count() { return 0; }
+unsigned preempt_count() { return preempt; }
+void preempt_disable() { ++preempt; }
+void preempt_enable() { --preempt; }
 void console_write(const char* text, size_t len) { output.append(text, len); }
 void dump_stack() {
     ++stack_dumps;

@@ -13,6 +13,7 @@ bool irqs_on();
 void set_cpu(unsigned cpu);
 unsigned dump_stack_calls();
 unsigned die_calls();
+unsigned preempt_depth();
 
 // Thrown by platform::die(), so a host test can observe a panic.
 struct Died {};

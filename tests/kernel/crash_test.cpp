@@ -2,6 +2,7 @@
 // functions in its call trace (tools/himem boots once per test).
 #include "lib/bug.h"
 #include "mm/vmalloc.h"
+#include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
 namespace {
@@ -9,7 +10,7 @@ namespace {
 // Large frames make the overflow quick; the volatile array keeps them real.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winfinite-recursion"
-[[gnu::noinline]] unsigned recurse_until_overflow(unsigned depth) {
+[[gnu::noipa]] unsigned recurse_until_overflow(unsigned depth) {
     volatile char frame[256];
     frame[0] = static_cast<char>(depth);
     return recurse_until_overflow(depth + 1) + frame[0];
@@ -72,4 +73,26 @@ KTEST_CRASH(vmalloc_guard_page_fault, .site = "x86.exception.PF",
 // must judge it failed; only an explicit matrix entry runs it.
 KTEST_CRASH(harness_crash_removed, .site = "crash_inner", .frames = "crash_inner", .manual = true) {
     crash_outer(0);   // 0 + 1 != 42: no BUG
+}
+
+namespace {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+// noipa: identical-code folding would merge it with recurse_until_overflow.
+[[gnu::noipa]] unsigned recurse_in_thread(unsigned depth) {
+    volatile char frame[256];
+    frame[0] = static_cast<char>(depth);
+    return recurse_in_thread(depth + 1) + frame[0];
+}
+#pragma GCC diagnostic pop
+void overflowing_thread(void*) { recurse_in_thread(0); }
+} // namespace
+
+// A kernel thread's vmalloc'd stack overflows into its guard page: the report
+// must name the stack overflow and the task.
+KTEST_CRASH(thread_stack_overflow, .site = "x86.stack_overflow", .frames = "recurse_in_thread",
+            .report = "kernel stack overflow of stack of task crash-recurser|Task: crash-recurser") {
+    sched::Task* t = sched::kthread_create(overflowing_thread, nullptr, "crash-recurser");
+    BUG_ON(!t);
+    sched::kthread_join(t);
 }

@@ -3,6 +3,7 @@
 // it: ktest.filter=harness_selftest.<case>.
 #include "arch/x86/cpu.h"
 #include "lib/bug.h"
+#include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
 KTEST_SUITE(harness_selftest, .manual = true);
@@ -28,4 +29,15 @@ KTEST(harness_selftest, hang) {
     x86::cli();
     for (;;)
         x86::pause();
+}
+
+// Returns with preemption disabled: the leak check must fail it.
+KTEST(harness_selftest, leaks_preempt_count) {
+    sched::preempt_disable();
+}
+
+// Sleeps forever: the in-kernel watchdog must end it (ktest.timeout).
+KTEST(harness_selftest, sleeps_forever) {
+    sched::Completion never;
+    never.wait();
 }

@@ -9,6 +9,7 @@
 #include "mm/page.h"
 #include "mm/pgtable.h"
 #include "mm/vmalloc.h"
+#include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
 using namespace x86;
@@ -76,12 +77,14 @@ KTEST(tlb, two_cpus_flushing_at_once_both_complete_t3) {
     if (num_online_cpus() < 2)
         KTEST_SKIP("needs a second CPU");
     remote_done.store(0);
-    ASSERT_TRUE(smp_run_on_idle(1, remote_flushes, nullptr));
+    sched::KthreadOptions on_cpu1;
+    on_cpu1.allowed = cpu_bit(1);
+    on_cpu1.cpu = 1;
+    sched::Task* other = sched::kthread_create(remote_flushes, nullptr, "tlb-flusher", on_cpu1);
+    ASSERT_NOT_NULL(other);
     for (int i = 0; i < 50; ++i)
         flush_tlb_kernel_range(SCRATCH, SCRATCH + 3 * 4096);
-    const u64 deadline = now_ns() + 5000000000ull;
-    while (!remote_done.load() && now_ns() < deadline)
-        pause();
+    sched::kthread_join(other);
     EXPECT_EQ(remote_done.load(), 1u);
 }
 

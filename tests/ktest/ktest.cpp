@@ -3,9 +3,16 @@
 
 #include <stdarg.h>
 
+#include "arch/x86/backtrace.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/debug_exit.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/time.h"
 #include "lib/bug.h"
 #include "lib/printk.h"
 #include "lib/string.h"
+#include "sched/mutex.h"
+#include "sched/sched.h"
 
 extern "C" const ktest::Suite __start_ktest_suites[];
 extern "C" const ktest::Suite __stop_ktest_suites[];
@@ -252,6 +259,133 @@ unsigned cases_of(const Suite& suite, const char* filter, const Case** out) {
 
 enum class Outcome { Pass, Fail, Skip };
 
+constexpr unsigned MAX_LEAK_CHECKS = 8;
+LeakCheck leak_checks[MAX_LEAK_CHECKS];
+unsigned nr_leak_checks = 0;
+
+// Checks, in the case's own thread after its body, that it left nothing
+// behind; a leak fails the case and is repaired so the run goes on.
+void check_leaks(Context& ctx) {
+    sched::Task* me = sched::current();
+    const u32 count = sched::preempt_count();
+    if (count != 0) {
+        ctx.fail(__FILE__, __LINE__, "leak: preempt count %#x at the end of the case (a "
+                 "preempt_disable() or a spinlock not released)", count);
+        __atomic_store_n(&x86::this_cpu()->preempt_count, 0, __ATOMIC_RELAXED);
+    }
+    if (!x86::irqs_enabled()) {
+        ctx.fail(__FILE__, __LINE__, "leak: interrupts left disabled");
+        x86::sti();
+    }
+    if (me->migrate_disable) {
+        ctx.fail(__FILE__, __LINE__, "leak: migrate_disable count %u", me->migrate_disable);
+        me->migrate_disable = 0;
+    }
+    if (me->pagefault_disabled) {
+        ctx.fail(__FILE__, __LINE__, "leak: pagefault_disable count %u", me->pagefault_disabled);
+        me->pagefault_disabled = 0;
+    }
+    if (me->mutexes_held)
+        ctx.fail(__FILE__, __LINE__, "leak: %u mutex(es) still held", me->mutexes_held);
+    for (unsigned i = 0; i < nr_leak_checks; ++i) {
+        char detail[160] = "";
+        if (!leak_checks[i](detail, sizeof(detail)))
+            ctx.fail(__FILE__, __LINE__, "leak: %s", detail);
+    }
+}
+
+struct CaseRun {
+    const Case* c;
+    Context* ctx;
+};
+
+void case_thread(void* arg) {
+    auto* run = static_cast<CaseRun*>(arg);
+    run_body(run->c->fn, *run->ctx);
+    check_leaks(*run->ctx);
+}
+
+// ---- the run's state, shared with the watchdog ----------------------------------
+
+struct RunState {
+    const Suite* suites[MAX_SUITES];
+    unsigned n_suites = 0;
+    const Case* cases[MAX_CASES_PER_SUITE];
+    unsigned n_cases = 0;
+    const char* filter = "*";
+    unsigned suite_index = 0;     // into suites[]
+    unsigned suite_number = 0;    // KTAP number of the current suite
+    unsigned case_number = 0;     // KTAP number of the running case, 0 between cases
+    Summary suite_counts;
+    Summary total;
+    bool misreport_closing = false;
+};
+RunState state;
+
+// Milliseconds since boot (TSC time, which keeps going when CPU 0 is stuck
+// with interrupts off and its ticks stop); 0: disarmed.
+Atomic<u32> watchdog_deadline_ms{0};
+Atomic<u32> watchdog_fired{0};
+unsigned watchdog_timeout_s = 60;
+
+u32 now_ms() { return static_cast<u32>(x86::now_ns() / 1000000); }
+
+void print_backtrace_answer(unsigned, const char* text) { printk("%s", text); }
+
+void print_closing(const Summary& total) {
+    printk("# Totals: pass:%u fail:%u skip:%u total:%u\n", total.passed, total.failed,
+           total.skipped, total.passed + total.failed + total.skipped);
+    const unsigned shown_passed = total.passed + (state.misreport_closing ? 1 : 0);
+    printk("%u passed, %u failed, %u skipped\n", shown_passed, total.failed, total.skipped);
+}
+
+// The watchdog: a case ran past its time limit. Called from a timer tick,
+// on whichever CPU noticed first. It reports where every CPU is, finishes the
+// KTAP output so that it stays whole, and ends the run with the fail status.
+[[noreturn]] void watchdog_fire(x86::InterruptFrame& frame) {
+    lib::console_break_lock();   // the hung CPU may hold it
+    const Case* c = state.cases[state.case_number - 1];
+    printk("    # %s: TIMEOUT: still running after %u s; the call traces of every CPU follow\n",
+           c->name, watchdog_timeout_s);
+    printk("Watchdog on CPU %u, interrupted at:\n", x86::this_cpu_index());
+    x86::print_backtrace(frame.eip, frame.ebp);
+    x86::smp_backtrace_other_cpus(print_backtrace_answer);
+    printk("    not ok %u %s # TIMEOUT\n", state.case_number, c->name);
+    state.suite_counts.failed++;
+    for (unsigned k = state.case_number; k < state.n_cases; ++k) {
+        printk("    ok %u %s # SKIP the run was ended by the watchdog\n", k + 1, state.cases[k]->name);
+        state.suite_counts.skipped++;
+    }
+    const Suite& suite = *state.suites[state.suite_index];
+    printk("# %s: pass:%u fail:%u skip:%u total:%u\n", suite.name, state.suite_counts.passed,
+           state.suite_counts.failed, state.suite_counts.skipped, state.n_cases);
+    printk("not ok %u %s\n", state.suite_number, suite.name);
+    state.total.passed += state.suite_counts.passed;
+    state.total.failed += state.suite_counts.failed;
+    state.total.skipped += state.suite_counts.skipped;
+    unsigned number = state.suite_number;
+    for (unsigned i = state.suite_index + 1; i < state.n_suites; ++i) {
+        const unsigned n = cases_of(*state.suites[i], state.filter, state.cases);
+        if (n == 0)
+            continue;
+        printk("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", state.suites[i]->name, n);
+        for (unsigned k = 0; k < n; ++k)
+            printk("    ok %u %s # SKIP the run was ended by the watchdog\n", k + 1,
+                   state.cases[k]->name);
+        printk("# %s: pass:0 fail:0 skip:%u total:%u\n", state.suites[i]->name, n, n);
+        printk("ok %u %s # SKIP the run was ended by the watchdog\n", ++number, state.suites[i]->name);
+        state.total.skipped += n;
+    }
+    print_closing(state.total);
+    x86::debug_exit(x86::ExitCode::Fail);
+}
+
+void watchdog_tick(x86::InterruptFrame& frame) {
+    const u32 deadline = watchdog_deadline_ms.load(MemoryOrder::Relaxed);
+    if (deadline && now_ms() > deadline && watchdog_fired.exchange(1) == 0)
+        watchdog_fire(frame);
+}
+
 Outcome run_case(const Case& c, unsigned number, bool suite_ready) {
     Context ctx(c, 4);
     if (!suite_ready) {
@@ -260,7 +394,22 @@ Outcome run_case(const Case& c, unsigned number, bool suite_ready) {
         return Outcome::Fail;
     }
     warn_snapshot.take();
-    run_body(c.fn, ctx);
+    // Each case runs in its own thread on CPU 0 (tests may move themselves).
+    CaseRun run{&c, &ctx};
+    sched::KthreadOptions opts;
+    opts.allowed = x86::cpu_bit(0);
+    opts.cpu = 0;
+    char name[24];
+    lib::format(name, sizeof(name), "kt:%s", c.name);
+    state.case_number = number;
+    watchdog_deadline_ms.store(now_ms() + watchdog_timeout_s * 1000 + 1);
+    sched::Task* t = sched::kthread_create(case_thread, &run, name, opts);
+    if (t)
+        sched::kthread_join(t);
+    else
+        ctx.fail(__FILE__, __LINE__, "could not create the case's thread");
+    watchdog_deadline_ms.store(0);
+    state.case_number = 0;
     judge_warns(ctx);
 
     if (ctx.failed()) {
@@ -277,42 +426,50 @@ Outcome run_case(const Case& c, unsigned number, bool suite_ready) {
 
 } // namespace
 
+void add_leak_check(LeakCheck check) {
+    BUG_ON(nr_leak_checks == MAX_LEAK_CHECKS);
+    leak_checks[nr_leak_checks++] = check;
+}
+
 // ---- the runner -------------------------------------------------------------------
 
 unsigned current_stress = 1;
 
 Summary run(const Options& options) {
-    const char* filter = options.filter;
+    state.filter = options.filter;
+    state.misreport_closing = options.misreport_closing;
     current_stress = options.stress ? options.stress : 1;
-    static const Suite* suites[MAX_SUITES];
-    static const Case* cases[MAX_CASES_PER_SUITE];
-    const unsigned n_suites = sorted_suites(suites);
+    watchdog_timeout_s = options.timeout_s ? options.timeout_s : 60;
+    sched::set_tick_observer(watchdog_tick);
+    state.n_suites = sorted_suites(state.suites);
 
     unsigned plan = 0;
-    for (unsigned i = 0; i < n_suites; ++i)
-        if (cases_of(*suites[i], filter, cases) > 0)
+    for (unsigned i = 0; i < state.n_suites; ++i)
+        if (cases_of(*state.suites[i], state.filter, state.cases) > 0)
             ++plan;
 
     printk("KTAP version 1\n1..%u\n", plan);
     if (plan == 0)
-        printk("# ktest: no test matches filter '%s'\n", filter);
+        printk("# ktest: no test matches filter '%s'\n", state.filter);
 
-    Summary total;
-    unsigned suite_number = 0;
-    for (unsigned i = 0; i < n_suites; ++i) {
-        const Suite& suite = *suites[i];
-        const unsigned n = cases_of(suite, filter, cases);
+    for (unsigned i = 0; i < state.n_suites; ++i) {
+        const Suite& suite = *state.suites[i];
+        const unsigned n = cases_of(suite, state.filter, state.cases);
         if (n == 0)
             continue;
+        state.suite_index = i;
+        state.n_cases = n;
+        ++state.suite_number;
+        state.suite_counts = {};
         printk("    KTAP version 1\n    # Subtest: %s\n    1..%u\n", suite.name, n);
         bool ready = true;
         if (suite.init && suite.init() != 0) {
             printk("    # %s: suite init failed\n", suite.name);
             ready = false;
         }
-        Summary s;
+        Summary& s = state.suite_counts;
         for (unsigned k = 0; k < n; ++k) {
-            switch (run_case(*cases[k], k + 1, ready)) {
+            switch (run_case(*state.cases[k], k + 1, ready)) {
             case Outcome::Pass: ++s.passed; break;
             case Outcome::Fail: ++s.failed; break;
             case Outcome::Skip: ++s.skipped; break;
@@ -322,24 +479,19 @@ Summary run(const Options& options) {
             suite.exit();
         printk("# %s: pass:%u fail:%u skip:%u total:%u\n", suite.name, s.passed, s.failed,
                s.skipped, n);
-        ++suite_number;
         if (s.failed)
-            printk("not ok %u %s\n", suite_number, suite.name);
+            printk("not ok %u %s\n", state.suite_number, suite.name);
         else if (s.passed == 0)
-            printk("ok %u %s # SKIP all cases skipped\n", suite_number, suite.name);
+            printk("ok %u %s # SKIP all cases skipped\n", state.suite_number, suite.name);
         else
-            printk("ok %u %s\n", suite_number, suite.name);
-        total.passed += s.passed;
-        total.failed += s.failed;
-        total.skipped += s.skipped;
+            printk("ok %u %s\n", state.suite_number, suite.name);
+        state.total.passed += s.passed;
+        state.total.failed += s.failed;
+        state.total.skipped += s.skipped;
     }
-    printk("# Totals: pass:%u fail:%u skip:%u total:%u\n", total.passed, total.failed,
-           total.skipped, total.passed + total.failed + total.skipped);
-    // The harness self-test hook: a closing line that disagrees with the
-    // results, which the host judge must refuse.
-    const unsigned shown_passed = total.passed + (options.misreport_closing ? 1 : 0);
-    printk("%u passed, %u failed, %u skipped\n", shown_passed, total.failed, total.skipped);
-    return total;
+    sched::set_tick_observer(nullptr);
+    print_closing(state.total);
+    return state.total;
 }
 
 void list(const char* filter) {

@@ -130,8 +130,15 @@ struct Summary {
 struct Options {
     const char* filter = "*";
     unsigned stress = 1;             // ktest.stress: scale for stress tests
+    unsigned timeout_s = 60;         // ktest.timeout: the watchdog's limit per case
     bool misreport_closing = false;  // harness self-test: print a wrong closing line
 };
+
+// Extra leak checks run in each case's thread after its body (later
+// subsystems add theirs: an empty kmap_local stack, no pool slot held).
+// A check returns false and describes the leak (and repairs it if it can).
+using LeakCheck = bool (*)(char* detail, size_t size);
+void add_leak_check(LeakCheck check);
 
 // Run every case whose "suite.case" name matches the glob `options.filter`.
 Summary run(const Options& options);

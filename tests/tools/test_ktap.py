@@ -70,6 +70,12 @@ class Judge(unittest.TestCase):
         self.assertFalse(v.passed)
         self.assertIn("beta.only", v.reason)
 
+    def test_timeout_is_named(self):
+        log = GOOD.replace("    ok 1 only", "    not ok 1 only # TIMEOUT").replace(
+            "ok 2 beta", "not ok 2 beta").replace("2 passed, 0 failed", "1 passed, 1 failed")
+        v = ktap.judge(run_of(log, status=qemu.FAIL_STATUS))
+        self.assertIn("beta.only (TIMEOUT)", v.reason)
+
     def test_status_must_be_the_pass_value(self):
         for status in (0, 1, qemu.FAIL_STATUS):
             self.assertFalse(ktap.judge(run_of(GOOD, status=status)).passed)

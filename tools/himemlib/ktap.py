@@ -66,7 +66,8 @@ class Report:
         return passed, failed, skipped
 
     def failed_cases(self):
-        return [f"{s.name}.{c.name}" for s in self.suites for c in s.cases if not c.ok]
+        return [f"{s.name}.{c.name}" + (f" ({c.directive})" if c.directive else "")
+                for s in self.suites for c in s.cases if not c.ok]
 
 
 def parse(log):

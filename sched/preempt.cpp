@@ -1,0 +1,65 @@
+#include "sched/preempt.h"
+
+#include "lib/bug.h"
+#include "lib/platform.h"
+#include "sched/task.h"
+
+namespace sched {
+
+void migrate_disable() {
+    if (Task* t = current())
+        ++t->migrate_disable;
+}
+
+void migrate_enable() {
+    Task* t = current();
+    if (!t)
+        return;
+    if (WARN_ONCE("sched.migrate_underflow", t->migrate_disable == 0,
+                  "migrate_enable() without a matching migrate_disable()"))
+        return;
+    --t->migrate_disable;
+}
+
+u32 migrate_disable_count() {
+    const Task* t = current();
+    return t ? t->migrate_disable : 0;
+}
+
+void pagefault_disable() {
+    if (Task* t = current())
+        ++t->pagefault_disabled;
+    asm volatile("" ::: "memory");
+}
+
+void pagefault_enable() {
+    asm volatile("" ::: "memory");
+    Task* t = current();
+    if (!t)
+        return;
+    if (WARN_ONCE("sched.pagefault_underflow", t->pagefault_disabled == 0,
+                  "pagefault_enable() without a matching pagefault_disable()"))
+        return;
+    --t->pagefault_disabled;
+}
+
+bool pagefault_disabled() {
+    const Task* t = current();
+    return t && t->pagefault_disabled;
+}
+
+void might_sleep_check(const char* file, int line) {
+    // Every call counts (not once): tests expect one hit per offending call.
+    WARN("sched.might_sleep", in_atomic() || !x86::irqs_enabled(),
+         "BUG: sleeping function called from invalid context at %s:%d\n"
+         "in_atomic(): %d, irqs_disabled(): %d, preempt count %#x, task %s",
+         file, line, in_atomic(), !x86::irqs_enabled(), preempt_count(),
+         current() ? current()->name : "(none)");
+}
+
+} // namespace sched
+
+namespace platform {
+void preempt_disable() { sched::preempt_disable(); }
+void preempt_enable() { sched::preempt_enable(); }
+} // namespace platform

@@ -1,0 +1,56 @@
+// The scheduler: per-CPU run queues with round-robin time slices, preemption
+// at the tick and at preempt_enable(), wake-ups across CPUs, load balancing,
+// and the context-switch path with its two hooks.
+//
+// The switch path (docs/scheduling.md):
+//   __schedule()       preemption off, interrupts off, this CPU's rq locked
+//     prepare_switch(prev, next)      interrupts OFF; prev's stack still live
+//     switch_to(prev, next)           assembly: callee-saved registers and %esp
+//   finish_task_switch(last)          on next's stack
+//     interrupts ON, preemption still off
+//     finish_switch(last)             interrupts ON, preemption off: an
+//                                     interrupt may arrive here (seeds/003)
+#pragma once
+
+#include "arch/x86/interrupt_frame.h"
+#include "sched/task.h"
+
+namespace sched {
+
+void sched_init();        // boot CPU: the init task, CPU 0's idle task, the hooks
+bool sched_running();
+
+void schedule();
+bool wake_up_process(Task* task);
+void yield();
+// Sleep for at least `ticks` timer ticks (1/HZ s each).
+void sleep_ticks(u32 ticks);
+u32 jiffies();
+
+// The two halves of a context switch. Hooks run in registration order in
+// prepare_switch and in reverse order in finish_switch.
+using PrepareSwitchHook = void (*)(Task* prev, Task* next);
+using FinishSwitchHook = void (*)(Task* prev);
+void add_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish);
+void remove_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish);
+
+// Called on every timer tick of every CPU (after the scheduler's own work),
+// interrupts off: the test watchdog.
+void set_tick_observer(void (*observer)(x86::InterruptFrame& frame));
+
+// Counters, for tests.
+struct SchedStats {
+    u32 switches;
+    u32 preemptions_tick;
+    u32 preemptions_enable;   // switches taken at preempt_enable()
+    u32 migrations;
+};
+SchedStats sched_stats(unsigned cpu);
+unsigned nr_queued(unsigned cpu);
+
+// internal, for sched/task.cpp
+void finish_task_switch(Task* last);
+void wake_new_task(Task* task, int cpu);
+void enqueue(unsigned cpu, Task* task);
+
+} // namespace sched

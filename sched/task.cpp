@@ -1,0 +1,147 @@
+#include "sched/task.h"
+
+#include "arch/x86/double_fault.h"
+#include "lib/bug.h"
+#include "lib/format.h"
+#include "lib/new.h"
+#include "lib/printk.h"
+#include "mm/types.h"
+#include "mm/vmalloc.h"
+#include "sched/sched.h"
+
+extern "C" void task_start();
+
+namespace sched {
+namespace {
+
+constexpr unsigned MAX_TASKS = 256;
+Task pool[MAX_TASKS];
+bool used[MAX_TASKS];
+Spinlock pool_lock;
+unsigned alive = 0;
+
+TaskCreateHook create_hook = nullptr;
+TaskExitHook exit_hook = nullptr;
+
+} // namespace
+
+Task* task_alloc() {
+    SpinlockIrqsaveGuard guard(pool_lock);
+    for (unsigned i = 0; i < MAX_TASKS; ++i) {
+        if (used[i])
+            continue;
+        used[i] = true;
+        ++alive;
+        Task* t = &pool[i];
+        t->~Task();
+        new (t) Task();
+        t->magic = TASK_MAGIC;
+        t->migrate_to = -1;
+        t->allowed = ~0u;
+        return t;
+    }
+    return nullptr;
+}
+
+void task_free(Task* t) {
+    BUG_ON(t->magic != TASK_MAGIC);
+    if (t->stack) {
+        x86::unregister_stack_guard(reinterpret_cast<u32>(t->stack) - mm::PAGE_SIZE);
+        mm::vfree(t->stack);
+        t->stack = nullptr;
+    }
+    t->magic = 0;
+    SpinlockIrqsaveGuard guard(pool_lock);
+    used[t - pool] = false;
+    --alive;
+}
+
+unsigned tasks_alive() { return alive; }
+
+void set_task_hooks(TaskCreateHook on_create, TaskExitHook on_exit) {
+    create_hook = on_create;
+    exit_hook = on_exit;
+}
+
+Task* task_create(void (*fn)(void*), void* arg, const char* name, const KthreadOptions& opts) {
+    Task* t = task_alloc();
+    if (WARN_ONCE("sched.out_of_tasks", !t, "no free task for %s (max %u)", name, MAX_TASKS))
+        return nullptr;
+    lib::format(t->name, sizeof(t->name), "%s", name);
+    lib::format(t->guard_name, sizeof(t->guard_name), "stack of task %s", t->name);
+    t->fn = fn;
+    t->arg = arg;
+    t->detached = opts.detached;
+    t->allowed = opts.allowed & x86::cpu_online_mask.load();
+    if (!t->allowed)
+        t->allowed = x86::cpu_online_mask.load();
+    t->cpu = opts.cpu >= 0 ? static_cast<unsigned>(opts.cpu) : __builtin_ctz(t->allowed);
+    t->stack_bytes = opts.stack_bytes;
+    t->stack = static_cast<u8*>(mm::vmalloc(opts.stack_bytes, t->name));
+    if (!t->stack) {
+        task_free(t);
+        return nullptr;
+    }
+    // vmalloc leaves the page below the area unmapped: the stack's guard.
+    x86::register_stack_guard(reinterpret_cast<u32>(t->stack) - mm::PAGE_SIZE, mm::PAGE_SIZE,
+                              t->guard_name);
+    // The first switch_to into this task pops four registers and returns to
+    // task_start with %eax = the task switched away from.
+    auto* sp = reinterpret_cast<u32*>(t->stack + opts.stack_bytes);
+    *--sp = 0;                                       // task_start's caller: none
+    *--sp = reinterpret_cast<u32>(&task_start);
+    *--sp = 0;                                       // %ebp: ends backtraces
+    *--sp = 0;                                       // %ebx
+    *--sp = 0;                                       // %esi
+    *--sp = 0;                                       // %edi
+    t->saved_esp = reinterpret_cast<u32>(sp);
+    t->state = TaskState::Runnable;
+    t->slice = SLICE_TICKS;
+    if (create_hook)
+        create_hook(t, current());
+    return t;
+}
+
+Task* kthread_create(void (*fn)(void*), void* arg, const char* name, const KthreadOptions& opts) {
+    Task* t = task_create(fn, arg, name, opts);
+    if (t)
+        wake_new_task(t, opts.cpu);
+    return t;
+}
+
+void task_exit(int code) {
+    Task* me = current();
+    if (exit_hook)
+        exit_hook(me);
+    me->exit_code = code;
+    if (!me->detached)
+        me->exited.complete_all();   // may be preempted here: the joiner waits for on_rq
+    me->state = TaskState::Dead;
+    schedule();
+    BUG("sched.dead_task_ran", "task %s ran after it exited", me->name);
+}
+
+int kthread_join(Task* t) {
+    BUG_ON(t->magic != TASK_MAGIC || t->detached || t == current());
+    t->exited.wait();
+    // complete_all() woke us before the task's final switch: it may have been
+    // preempted right there and still be queued, or be finishing its last
+    // switch-out on another CPU. Let it get off every queue and CPU first.
+    while (__atomic_load_n(&t->on_rq, __ATOMIC_ACQUIRE) || t->on_cpu.load(MemoryOrder::Acquire))
+        yield();
+    const int code = t->exit_code;
+    task_free(t);
+    return code;
+}
+
+} // namespace sched
+
+// A new task's first instructions after switch_to (from task_start).
+extern "C" [[noreturn]] void task_bootstrap(sched::Task* last) {
+    using namespace sched;
+    finish_task_switch(last);
+    preempt_enable();   // __schedule's count, which a resumed task drops on return
+    Task* me = current();
+    me->fn(me->arg);
+    task_exit(0);
+}

@@ -1,0 +1,98 @@
+// Tasks: kernel threads with stacks from vmalloc.
+//
+// A stack is 16 KiB from vmalloc, so the page below it is unmapped (see
+// mm/vmalloc.h) and registered as its guard: an overflow is reported by the
+// double-fault task as a stack overflow of this task. Task structs come from
+// a fixed pool. A task is created runnable; it ends by returning from its
+// function or calling task_exit(); kthread_join() waits for that and frees
+// it (a detached task is freed by the scheduler once it has switched away).
+#pragma once
+
+#include "arch/x86/smp.h"
+#include "lib/list.h"
+#include "lib/spinlock.h"
+#include "sched/preempt.h"
+#include "sched/wait.h"
+
+namespace sched {
+
+enum class TaskState : u32 { Runnable, Sleeping, Dead };
+
+constexpr u32 TASK_MAGIC = 0x7a5c0001;
+constexpr u32 DEFAULT_STACK_BYTES = 16 * 1024;
+constexpr u32 SLICE_TICKS = 2;   // 20 ms at HZ=100
+
+// Per-task state that later subsystems keep in the task (kmap_local's
+// stack, protection keys). Opaque to the scheduler; it only calls the hooks.
+struct TaskExtension {
+    u32 words[40];
+};
+
+struct Task {
+    u32 saved_esp;                 // TASK_SAVED_ESP: switch.S saves and loads it
+    u32 magic;
+    char name[24];
+    volatile TaskState state;
+    bool on_rq;                    // queued, or running: counted as runnable on `cpu`
+    Atomic<u32> on_cpu;            // executing, or its switch-out is not finished
+    bool is_idle;
+    bool detached;
+    unsigned cpu;
+    x86::CpuMask allowed;
+    int migrate_to;                // >= 0: move there at the next switch-out
+    u32 migrate_disable;
+    u32 pagefault_disabled;
+    u32 mutexes_held;
+    u32 slice;
+    ListNode run_node;
+    ListNode sleep_node;
+    u32 wake_tick;
+    Spinlock pi_lock;              // serializes wake-ups of this task
+    u8* stack;
+    u32 stack_bytes;
+    char guard_name[40];           // "stack of task <name>", for #DF reports
+    void (*fn)(void*);
+    void* arg;
+    int exit_code;
+    Completion exited;
+    // statistics, for tests
+    u32 switches_in;
+    u32 preemptions;
+    x86::CpuMask ran_on;
+    TaskExtension ext;
+};
+constexpr u32 TASK_SAVED_ESP = 0;
+static_assert(__builtin_offsetof(Task, saved_esp) == TASK_SAVED_ESP);
+
+inline Task* current() { return reinterpret_cast<Task*>(PERCPU_READ(current)); }
+
+struct KthreadOptions {
+    x86::CpuMask allowed = ~0u;   // affinity
+    int cpu = -1;                 // first CPU; -1: the least loaded allowed one
+    bool detached = false;
+    u32 stack_bytes = DEFAULT_STACK_BYTES;
+};
+
+// Create and start a kernel thread (null when out of tasks or memory).
+Task* kthread_create(void (*fn)(void*), void* arg, const char* name, const KthreadOptions& opts = {});
+// Create without starting (the scheduler's own idle task).
+Task* task_create(void (*fn)(void*), void* arg, const char* name, const KthreadOptions& opts);
+int kthread_join(Task* task);
+[[noreturn]] void task_exit(int code);
+
+// Change a task's allowed CPUs; the current task moves at once if it must.
+void set_cpus_allowed(x86::CpuMask mask);
+
+// Hooks for per-task state kept by later subsystems: called on creation
+// (the child's extension, with the creating task as parent) and on exit.
+using TaskCreateHook = void (*)(Task* child, Task* parent);
+using TaskExitHook = void (*)(Task* task);
+void set_task_hooks(TaskCreateHook on_create, TaskExitHook on_exit);
+
+unsigned tasks_alive();
+
+// internal: the pool and stack handling used by sched/core.cpp
+Task* task_alloc();
+void task_free(Task* task);
+
+} // namespace sched
