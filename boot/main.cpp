@@ -24,6 +24,7 @@
 #include "mm/fault.h"
 #include "mm/fixmap.h"
 #include "mm/init.h"
+#include "mm/kmap_local.h"
 #include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
@@ -49,6 +50,7 @@ void run_global_constructors() {
     mm::mm_init({.mem_limit = boot::params.mem, .highmem_bytes = boot::params.highmem});
     boot::smp_init({.acpi_off = boot::params.acpi[0] != '\0'});
     sched::sched_init();
+    mm::kmap_local_init();
 
     if (boot::params.ktest_list) {
         ktest::list(boot::params.ktest_filter);

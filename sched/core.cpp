@@ -41,7 +41,8 @@ struct Hooks {
 };
 Hooks hooks[MAX_HOOKS];
 Atomic<unsigned> nr_hooks{0};
-void (*tick_observer)(x86::InterruptFrame&) = nullptr;
+constexpr unsigned MAX_TICK_OBSERVERS = 4;
+Atomic<TickObserver> tick_observers[MAX_TICK_OBSERVERS];
 
 Atomic<u32> jiffy_count{0};
 Spinlock sleepers_lock;
@@ -301,8 +302,9 @@ void tick(x86::InterruptFrame& frame) {
         rq.balance_countdown = 0;
         steal_one();
     }
-    if (tick_observer)
-        tick_observer(frame);
+    for (auto& o : tick_observers)
+        if (TickObserver f = o.load(MemoryOrder::Acquire))
+            f(frame);
 }
 
 void reschedule_ipi() { set_need_resched(x86::this_cpu_index()); }
@@ -458,7 +460,21 @@ void remove_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish) {
     nr_hooks.store(n - 1);
 }
 
-void set_tick_observer(void (*observer)(x86::InterruptFrame&)) { tick_observer = observer; }
+void add_tick_observer(TickObserver observer) {
+    for (auto& o : tick_observers) {
+        TickObserver expected = nullptr;
+        if (o.compare_exchange(expected, observer))
+            return;
+    }
+    BUG("sched.too_many_tick_observers", "no room for another tick observer");
+}
+
+void remove_tick_observer(TickObserver observer) {
+    for (auto& o : tick_observers) {
+        TickObserver expected = observer;
+        o.compare_exchange(expected, nullptr);
+    }
+}
 
 SchedStats sched_stats(unsigned cpu) { return rqs[cpu].stats; }
 unsigned nr_queued(unsigned cpu) { return rqs[cpu].nr_queued; }

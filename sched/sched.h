@@ -35,8 +35,10 @@ void add_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish);
 void remove_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish);
 
 // Called on every timer tick of every CPU (after the scheduler's own work),
-// interrupts off: the test watchdog.
-void set_tick_observer(void (*observer)(x86::InterruptFrame& frame));
+// in interrupt context: the test watchdog, interrupt-context test mappers.
+using TickObserver = void (*)(x86::InterruptFrame& frame);
+void add_tick_observer(TickObserver observer);
+void remove_tick_observer(TickObserver observer);
 
 // Counters, for tests.
 struct SchedStats {

@@ -25,7 +25,7 @@ constexpr u32 SLICE_TICKS = 2;   // 20 ms at HZ=100
 // Per-task state that later subsystems keep in the task (kmap_local's
 // stack, protection keys). Opaque to the scheduler; it only calls the hooks.
 struct TaskExtension {
-    u32 words[40];
+    alignas(4) unsigned char bytes[256];
 };
 
 struct Task {

@@ -17,6 +17,8 @@ namespace {
 u64 idt[256];
 InterruptHandler interrupt_handlers[256];
 void (*irq_exit_preempt)() = nullptr;
+void (*irq_enter_hook)() = nullptr;
+void (*irq_exit_hook)() = nullptr;
 void (*task_describer)() = nullptr;
 
 constexpr u8 GATE_INTERRUPT = 0x8e;  // present, ring 0, 32-bit interrupt gate
@@ -54,6 +56,10 @@ void set_interrupt_handler(unsigned vector, InterruptHandler handler) {
 }
 
 void set_irq_exit_preempt_hook(void (*hook)()) { irq_exit_preempt = hook; }
+void set_irq_hooks(void (*enter)(), void (*exit)()) {
+    irq_enter_hook = enter;
+    irq_exit_hook = exit;
+}
 void set_task_describer(void (*describe)()) { task_describer = describe; }
 void describe_current_task() {
     if (task_describer)
@@ -86,10 +92,14 @@ extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
     PERCPU_INC(interrupts);
     PERCPU_INC(irq_depth);
     PERCPU_ADD(preempt_count, PREEMPT_HARDIRQ_OFFSET);
+    if (irq_enter_hook)
+        irq_enter_hook();
     if (InterruptHandler h = interrupt_handlers[frame->vector])
         h(*frame);
     else
         WARN_ONCE("x86.unexpected_interrupt", true, "unexpected interrupt on vector %u", frame->vector);
+    if (irq_exit_hook)
+        irq_exit_hook();
     PERCPU_ADD(preempt_count, -PREEMPT_HARDIRQ_OFFSET);
     PERCPU_DEC(irq_depth);
     // Preemption at interrupt exit, on the interrupted task's stack.

@@ -28,6 +28,10 @@ void set_irq_exit_preempt_hook(void (*hook)());
 constexpr u32 PREEMPT_HARDIRQ_OFFSET = 1u << 16;
 constexpr u32 PREEMPT_NMI_OFFSET = 1u << 20;
 
+// Called around every interrupt handler, inside the hardirq count: kmap_local
+// checks that a handler leaves the interrupted task's stack as it found it.
+void set_irq_hooks(void (*enter)(), void (*exit)());
+
 // Prints "Task: <name> ..." in fatal reports; the scheduler installs it.
 void set_task_describer(void (*describe)());
 void describe_current_task();

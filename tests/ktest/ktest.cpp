@@ -11,6 +11,7 @@
 #include "lib/bug.h"
 #include "lib/printk.h"
 #include "lib/string.h"
+#include "mm/kmap_local.h"
 #include "sched/mutex.h"
 #include "sched/sched.h"
 
@@ -287,6 +288,11 @@ void check_leaks(Context& ctx) {
     }
     if (me->mutexes_held)
         ctx.fail(__FILE__, __LINE__, "leak: %u mutex(es) still held", me->mutexes_held);
+    if (const int depth = mm::kmap_local_depth()) {
+        // The thread's exit hook undoes it (and WARNs): say it here, by case.
+        ctx.fail(__FILE__, __LINE__, "leak: %d kmap_local mapping(s) still held", depth);
+        ctx.expect_warn("kmap_local.exit_with_mappings", 1);
+    }
     for (unsigned i = 0; i < nr_leak_checks; ++i) {
         char detail[160] = "";
         if (!leak_checks[i](detail, sizeof(detail)))
@@ -440,7 +446,7 @@ Summary run(const Options& options) {
     state.misreport_closing = options.misreport_closing;
     current_stress = options.stress ? options.stress : 1;
     watchdog_timeout_s = options.timeout_s ? options.timeout_s : 60;
-    sched::set_tick_observer(watchdog_tick);
+    sched::add_tick_observer(watchdog_tick);
     state.n_suites = sorted_suites(state.suites);
 
     unsigned plan = 0;
@@ -489,7 +495,7 @@ Summary run(const Options& options) {
         state.total.failed += s.failed;
         state.total.skipped += s.skipped;
     }
-    sched::set_tick_observer(nullptr);
+    sched::remove_tick_observer(watchdog_tick);
     print_closing(state.total);
     return state.total;
 }

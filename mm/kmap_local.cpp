@@ -1,0 +1,277 @@
+// kmap_local: the implementation (the contract is in kmap_local.h).
+#include "mm/kmap_local.h"
+
+#include "arch/x86/idt.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/tlb.h"
+#include "lib/bug.h"
+#include "mm/fixmap.h"
+#include "mm/pgtable.h"
+#include "sched/sched.h"
+
+namespace mm {
+
+static_assert(sizeof(KmapCtrl) <= sizeof(sched::TaskExtension),
+              "kmap_ctrl must fit the task's extension area");
+static_assert(KM_MAX_IDX <= KM_SLOTS_PER_CPU, "the fixmap reserves KM_SLOTS_PER_CPU per CPU");
+
+namespace {
+
+constexpr unsigned MAX_IRQ_NESTING = 8;
+
+struct IrqSaved {
+    int idx[MAX_IRQ_NESTING];
+    unsigned depth;
+};
+IrqSaved irq_saved[x86::NR_CPUS];
+KmapSwitchStats switch_stats[x86::NR_CPUS];
+
+KmapInjectHook inject_hook = nullptr;
+bool single_phase = false;
+
+u32 slot_of(unsigned cpu, unsigned pos) { return pos + KM_MAX_IDX * cpu; }
+
+// The PTE of a slot: one linear array, so no page-table walk (spec L4).
+x86::pte_t* slot_pte(unsigned cpu, unsigned pos) { return kmap_pte_base() - slot_of(cpu, pos); }
+
+// A debug build leaves the even positions unmapped as guard pages.
+bool is_guard_position(unsigned pos) { return KM_INCR == 2 && pos % 2 == 0; }
+
+void clear_slot(unsigned cpu, unsigned pos) {
+    *slot_pte(cpu, pos) = 0;
+    x86::local_invlpg(kmap_local_slot_address(cpu, pos));
+}
+
+// Pop the top entry of `kc` (no order check): used to undo leaks.
+void pop_top(KmapCtrl& kc, unsigned cpu) {
+    const unsigned pos = static_cast<unsigned>(kc.idx - 1);
+    clear_slot(cpu, pos);
+    kc.pteval[pos] = 0;
+    kc.idx -= KM_INCR;
+    sched::migrate_enable();
+}
+
+void inject(KmapPhase phase, sched::Task* task, unsigned pos) {
+    if (inject_hook)
+        inject_hook(phase, task, pos);
+}
+
+// ---- context switch (spec §2.8) ----------------------------------------------
+
+// prepare_switch: interrupts off, current() == prev.
+void sched_out(sched::Task* prev, sched::Task* next) {
+    KmapCtrl& kc = kmap_ctrl(prev);
+    const unsigned cpu = x86::this_cpu_index();
+    if (single_phase) {
+        // The original RFC: one loop swaps prev's entries for next's while
+        // current is still prev. An interrupt in the middle pushes onto
+        // prev's index and can land on a slot already restored for next.
+        KmapCtrl& nk = kmap_ctrl(next);
+        const int n = kc.idx > nk.idx ? kc.idx : nk.idx;
+        if (n)
+            ++switch_stats[cpu].sched_out_work;
+        for (int i = 0; i < n; ++i) {
+            if (i < kc.idx && kc.pteval[i])
+                clear_slot(cpu, static_cast<unsigned>(i));
+            if (i < nk.idx && nk.pteval[i])
+                *slot_pte(cpu, static_cast<unsigned>(i)) = nk.pteval[i];
+            inject(KmapPhase::Out, prev, static_cast<unsigned>(i));
+        }
+        return;
+    }
+    if (kc.idx == 0)
+        return;   // the gate Linux keeps (K12)
+    ++switch_stats[cpu].sched_out_work;
+    for (int i = 0; i < kc.idx; ++i) {
+        const auto pos = static_cast<unsigned>(i);
+        if (is_guard_position(pos)) {
+            WARN_ONCE("kmap_local.guard_not_empty", kc.pteval[i] != 0,
+                      "guard position %u of %s holds %#x", pos, prev->name, kc.pteval[i]);
+            continue;
+        }
+        if (WARN_ONCE("kmap_local.saved_none", kc.pteval[i] == 0,
+                      "position %u of %s has no saved PTE", pos, prev->name))
+            continue;
+        clear_slot(cpu, pos);
+        inject(KmapPhase::Out, prev, pos);
+    }
+}
+
+// finish_switch: interrupts on, preemption off, current() == next.
+void sched_in(sched::Task* /*prev*/) {
+    if (single_phase)
+        return;
+    sched::Task* next = sched::current();
+    KmapCtrl& kc = kmap_ctrl(next);
+    if (kc.idx == 0)
+        return;
+    const unsigned cpu = x86::this_cpu_index();
+    ++switch_stats[cpu].sched_in_work;
+    for (int i = 0; i < kc.idx; ++i) {
+        const auto pos = static_cast<unsigned>(i);
+        if (is_guard_position(pos)) {
+            WARN_ONCE("kmap_local.guard_not_empty", kc.pteval[i] != 0,
+                      "guard position %u of %s holds %#x", pos, next->name, kc.pteval[i]);
+            continue;
+        }
+        if (WARN_ONCE("kmap_local.saved_none", kc.pteval[i] == 0,
+                      "position %u of %s has no saved PTE", pos, next->name))
+            continue;
+        // No flush: prepare_switch's invlpg left the slot out of this TLB.
+        *slot_pte(cpu, pos) = kc.pteval[i];
+        inject(KmapPhase::In, next, pos);
+    }
+}
+
+// ---- interrupts and task life ------------------------------------------------
+
+void irq_enter() {
+    sched::Task* t = sched::current();
+    IrqSaved& s = irq_saved[x86::this_cpu_index()];
+    if (s.depth < MAX_IRQ_NESTING)
+        s.idx[s.depth] = t ? kmap_ctrl(t).idx : 0;
+    ++s.depth;
+}
+
+void irq_exit() {
+    IrqSaved& s = irq_saved[x86::this_cpu_index()];
+    if (s.depth-- > MAX_IRQ_NESTING)
+        return;
+    sched::Task* t = sched::current();
+    if (!t)
+        return;
+    KmapCtrl& kc = kmap_ctrl(t);
+    const int before = s.idx[s.depth];
+    if (WARN("kmap_local.irq_leak", kc.idx != before,
+             "an interrupt returns with %s's kmap_local depth %d, it found %d", t->name,
+             kc.idx, before)) {
+        while (kc.idx > before)
+            pop_top(kc, x86::this_cpu_index());
+    }
+}
+
+void on_task_create(sched::Task* child, sched::Task* parent) {
+    kmap_ctrl(child) = {};
+    // Linux's kmap_local_fork: the copy would start with the parent's stack.
+    if (parent)
+        WARN_ONCE("kmap_local.fork_with_mappings", kmap_ctrl(parent).idx != 0,
+                  "%s creates %s while holding %d kmap_local mapping(s); it starts with none",
+                  parent->name, child->name, kmap_ctrl(parent).idx / static_cast<int>(KM_INCR));
+}
+
+void on_task_exit(sched::Task* task) {
+    KmapCtrl& kc = kmap_ctrl(task);
+    if (WARN("kmap_local.exit_with_mappings", kc.idx != 0,
+             "%s exits holding %d kmap_local mapping(s)", task->name,
+             kc.idx / static_cast<int>(KM_INCR))) {
+        sched::PreemptGuard guard;
+        while (kc.idx > 0)
+            pop_top(kc, x86::this_cpu_index());
+    }
+}
+
+} // namespace
+
+KmapCtrl& kmap_ctrl(sched::Task* task) { return *reinterpret_cast<KmapCtrl*>(&task->ext); }
+
+int kmap_local_depth() {
+    sched::Task* t = sched::current();
+    return t ? kmap_ctrl(t).idx / static_cast<int>(KM_INCR) : 0;
+}
+
+u32 kmap_local_slot_address(unsigned cpu, unsigned pos) {
+    return fix_to_virt(FIX_KMAP_BEGIN + slot_of(cpu, pos));
+}
+
+bool is_kmap_local_address(u32 va) {
+    const u32 page = va & PAGE_MASK;
+    return page >= fix_to_virt(FIX_KMAP_BEGIN + KM_MAX_IDX * x86::NR_CPUS - 1) &&
+           page <= fix_to_virt(FIX_KMAP_BEGIN);
+}
+
+// ---- map and unmap (spec §2.3-2.5) ---------------------------------------------
+
+static void* kmap_local_pfn_prot(Pfn pfn, x86::pte_t prot) {
+    sched::Task* t = sched::current();
+    BUG_ON(!t);
+    WARN_ONCE("kmap_local.in_nmi", sched::in_nmi(), "kmap_local from NMI context");
+    sched::migrate_disable();   // until the matching unmap
+    sched::preempt_disable();   // only for the slot update
+    WARN_ONCE("kmap_local.hardirq_irqs_on", sched::in_hardirq() && x86::irqs_enabled(),
+              "kmap_local in a hardirq with interrupts enabled");
+    KmapCtrl& kc = kmap_ctrl(t);
+    const int idx = kc.idx + static_cast<int>(KM_INCR);
+    if (idx >= static_cast<int>(KM_MAX_IDX))
+        BUG("kmap_local.stack_overflow", "kmap_local: %s already holds %d mapping(s); the limit is %u",
+            t->name, kc.idx / static_cast<int>(KM_INCR), (KM_MAX_IDX - 1) / KM_INCR);
+    kc.idx = idx;
+    const auto pos = static_cast<unsigned>(idx - 1);
+    const unsigned cpu = x86::this_cpu_index();
+    x86::pte_t* pte = slot_pte(cpu, pos);
+    if (*pte)
+        BUG("kmap_local.slot_busy", "kmap_local: slot %u of CPU %u is not empty (PTE %#x) for %s",
+            pos, cpu, *pte, t->name);
+    const x86::pte_t value = static_cast<x86::pte_t>(pfn.phys().value()) | prot;
+    // No flush: the slot's previous unmap (or sched_out) flushed it here.
+    *pte = value;
+    kc.pteval[pos] = value;
+    sched::preempt_enable();
+    return reinterpret_cast<void*>(kmap_local_slot_address(cpu, pos));
+}
+
+void* kmap_local_pfn(Pfn pfn) { return kmap_local_pfn_prot(pfn, kernel_pte_flags()); }
+
+void* kmap_local_page_prot(Page* page, x86::pte_t prot) {
+    if (!KMAP_FORCE_MAP && !is_highmem(page))
+        return page_address(page);   // no push, no migrate_disable (K7)
+    return kmap_local_pfn_prot(page_to_pfn(page), prot);
+}
+
+void* kmap_local_page(Page* page) { return kmap_local_page_prot(page, kernel_pte_flags()); }
+
+void kunmap_local(const void* vaddr) {
+    const u32 addr = reinterpret_cast<u32>(vaddr) & PAGE_MASK;
+    if (!is_kmap_local_address(addr)) {
+        if (KMAP_FORCE_MAP) {
+            // Every kmap_local made a slot: this address was not one of them.
+            WARN_ONCE("kmap_local.unmap_not_kmap", true,
+                      "kunmap_local(%p): not a kmap_local address, nothing popped", vaddr);
+            return;
+        }
+        WARN_ONCE("kmap_local.unmap_user", addr < PAGE_OFFSET,
+                  "kunmap_local(%p): a user-space address", vaddr);
+        return;   // a direct-map address from the lowmem shortcut (K7)
+    }
+    sched::preempt_disable();
+    sched::Task* t = sched::current();
+    KmapCtrl& kc = kmap_ctrl(t);
+    // Before any change (Linux clears the slot below the block first).
+    if (kc.idx <= 0)
+        BUG("kmap_local.stack_underflow", "kunmap_local(%p): %s holds no kmap_local mapping",
+            vaddr, t->name);
+    const unsigned cpu = x86::this_cpu_index();
+    const auto pos = static_cast<unsigned>(kc.idx - 1);
+    const u32 top = kmap_local_slot_address(cpu, pos);
+    WARN_ONCE("kmap_local.unmap_order", addr != top,
+              "kunmap_local(%#x): out of order; the top of %s's stack is %#x", addr, t->name, top);
+    // As Linux: the top slot is cleared and popped, the passed address is
+    // flushed. Out of order, that leaves the wrong mapping: "malfunction".
+    *slot_pte(cpu, pos) = 0;
+    x86::local_invlpg(addr);
+    kc.pteval[pos] = 0;
+    kc.idx -= KM_INCR;
+    sched::preempt_enable();
+    sched::migrate_enable();
+}
+
+void kmap_local_init() {
+    sched::add_switch_hooks(sched_out, sched_in);
+    sched::set_task_hooks(on_task_create, on_task_exit);
+    x86::set_irq_hooks(irq_enter, irq_exit);
+}
+
+KmapSwitchStats kmap_switch_stats(unsigned cpu) { return switch_stats[cpu]; }
+void kmap_set_inject_hook(KmapInjectHook hook) { inject_hook = hook; }
+void kmap_set_single_phase_switch(bool on) { single_phase = on; }
+
+} // namespace mm

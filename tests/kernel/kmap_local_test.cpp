@@ -1,0 +1,489 @@
+// kmap_local and kmap_atomic, rule by rule (linux-highmem-spec.md §2.11,
+// §3.4). Each case is named after the invariant it proves. The BUG cases
+// (K4's overflow, K5, K6, K14's negative control) are crash tests in
+// kmap_crash_test.cpp.
+#include "arch/x86/cpu.h"
+#include "arch/x86/idt.h"
+#include "arch/x86/lapic.h"
+#include "arch/x86/nofault.h"
+#include "arch/x86/tlb.h"
+#include "mm/buddy.h"
+#include "mm/kmap_local.h"
+#include "mm/pgtable.h"
+#include "mm/zone.h"
+#include "sched/sched.h"
+#include "tests/ktest/ktest.h"
+
+using namespace mm;
+using sched::Task;
+
+KTEST_SUITE(kmap_local);
+
+namespace {
+
+unsigned cpu() { return x86::this_cpu_index(); }
+u32 slot(unsigned pos) { return kmap_local_slot_address(cpu(), pos); }
+// The position of the n-th live mapping (0-based): KM_INCR apart, odd in debug.
+unsigned position(unsigned n) { return (n + 1) * KM_INCR - 1; }
+
+bool readable(u32 va) {
+    u32 v;
+    return x86::nofault_read32(reinterpret_cast<void*>(va), &v).ok;
+}
+
+x86::pte_t pte_at(u32 va) { return *lookup_kernel_pte(va); }
+
+// A page of HIGHMEM, or null (the caller skips): kmap_local's subject.
+Page* highmem_page() {
+    if (zone_free_pages(ZONE_HIGHMEM) == 0)
+        return nullptr;
+    Page* p = alloc_page(Gfp::HighUser);
+    if (p && !is_highmem(p)) {
+        free_page(p);
+        return nullptr;
+    }
+    return p;
+}
+
+void fill(void* va, u32 seed) {
+    auto* w = static_cast<u32*>(va);
+    for (u32 i = 0; i < PAGE_SIZE / 4; ++i)
+        w[i] = seed * 0x9e3779b1u + i;
+}
+
+u32 mismatches(const void* va, u32 seed) {
+    const auto* w = static_cast<const u32*>(va);
+    u32 bad = 0;
+    for (u32 i = 0; i < PAGE_SIZE / 4; ++i)
+        bad += w[i] != seed * 0x9e3779b1u + i;
+    return bad;
+}
+
+struct Pages {
+    Page* p[4] = {};
+    bool ok = true;
+    Pages() {
+        for (Page*& q : p)
+            ok = ok && (q = highmem_page()) != nullptr;
+    }
+    ~Pages() {
+        for (Page* q : p)
+            if (q)
+                free_page(q);
+    }
+};
+
+} // namespace
+
+KTEST(kmap_local, k1_highmem_page_maps_into_this_cpus_block) {
+    Page* page = highmem_page();
+    if (!page)
+        KTEST_SKIP("needs a free highmem page");
+    auto* va = static_cast<u32*>(kmap_local_page(page));
+    EXPECT_EQ(reinterpret_cast<u32>(va), slot(position(0)));
+    EXPECT_TRUE(is_kmap_local_address(reinterpret_cast<u32>(va)));
+    fill(va, 1);
+    EXPECT_EQ(mismatches(va, 1), 0u);
+    EXPECT_EQ(kmap_local_depth(), 1);
+    kunmap_local(va + 100);   // any address inside the page
+    EXPECT_EQ(kmap_local_depth(), 0);
+    EXPECT_EQ(pte_at(reinterpret_cast<u32>(va)), 0u);
+    EXPECT_FALSE(readable(reinterpret_cast<u32>(va)));   // proves the invlpg
+    // The content is the page's: another mapping sees it.
+    void* again = kmap_local_page(page);
+    EXPECT_EQ(mismatches(again, 1), 0u);
+    kunmap_local(again);
+    free_page(page);
+}
+
+KTEST(kmap_local, k2_nested_mappings_go_down_one_position_each) {
+    Pages pages;
+    if (!pages.ok)
+        KTEST_SKIP("needs free highmem pages");
+    const u32 a = reinterpret_cast<u32>(kmap_local_page(pages.p[0]));
+    const u32 b = reinterpret_cast<u32>(kmap_local_page(pages.p[1]));
+    EXPECT_EQ(a, slot(position(0)));
+    EXPECT_EQ(b, slot(position(1)));
+    EXPECT_EQ(a - b, KM_INCR * PAGE_SIZE);
+    kunmap_local(reinterpret_cast<void*>(b));
+    kunmap_local(reinterpret_cast<void*>(a));
+    EXPECT_EQ(kmap_local_depth(), 0);
+}
+
+KTEST(kmap_local, k3_out_of_order_unmap_warns_and_still_pops) {
+    Pages pages;
+    if (!pages.ok)
+        KTEST_SKIP("needs free highmem pages");
+    KTEST_EXPECT_WARN("kmap_local.unmap_order", 1);
+    void* a = kmap_local_page(pages.p[0]);
+    void* b = kmap_local_page(pages.p[1]);
+    kunmap_local(a);   // b is on top
+    EXPECT_EQ(kmap_local_depth(), 1);
+    // Linux's "malfunction": b's slot was cleared but a's address flushed.
+    // Flush b's too, then release what is left (now the top: a's slot).
+    x86::local_invlpg(reinterpret_cast<u32>(b));
+    kunmap_local(a);
+    EXPECT_EQ(kmap_local_depth(), 0);
+    EXPECT_EQ(pte_at(reinterpret_cast<u32>(a)), 0u);
+}
+
+KTEST(kmap_local, k4_the_limit_minus_one_nested_mappings_succeed) {
+    constexpr unsigned MAX = (KM_MAX_IDX - 1) / KM_INCR;   // 15, or 16 in debug
+    Page* pages[16] = {};
+    for (unsigned i = 0; i < MAX; ++i) {
+        pages[i] = highmem_page();
+        if (!pages[i]) {
+            for (unsigned k = 0; k < i; ++k)
+                free_page(pages[k]);
+            KTEST_SKIP("needs free highmem pages");
+        }
+    }
+    void* va[16];
+    for (unsigned i = 0; i < MAX; ++i) {
+        va[i] = kmap_local_page(pages[i]);
+        fill(va[i], 100 + i);
+    }
+    EXPECT_EQ(kmap_local_depth(), static_cast<int>(MAX));
+    u32 bad = 0;
+    for (unsigned i = MAX; i-- > 0;) {
+        bad += mismatches(va[i], 100 + i);
+        kunmap_local(va[i]);
+    }
+    EXPECT_EQ(bad, 0u);
+    for (unsigned i = 0; i < MAX; ++i)
+        free_page(pages[i]);
+}
+
+KTEST(kmap_local, k7_lowmem_page_gets_its_direct_map_address) {
+    if (KMAP_FORCE_MAP)
+        KTEST_SKIP("force-map (debug build): lowmem pages use slots too (K8)");
+    Page* page = alloc_page(Gfp::Kernel);
+    ASSERT_NOT_NULL(page);
+    const u32 migrate = sched::migrate_disable_count();
+    void* va = kmap_local_page(page);
+    EXPECT_EQ(va, page_address(page));
+    EXPECT_EQ(kmap_local_depth(), 0);
+    EXPECT_EQ(sched::migrate_disable_count(), migrate);
+    kunmap_local(va);   // silently accepted, changes nothing
+    EXPECT_EQ(kmap_local_depth(), 0);
+    EXPECT_EQ(sched::migrate_disable_count(), migrate);
+    free_page(page);
+}
+
+KTEST(kmap_local, k8_force_map_maps_lowmem_through_a_slot) {
+    if (!KMAP_FORCE_MAP)
+        KTEST_SKIP("force-map is a debug-build option");
+    KTEST_EXPECT_WARN("kmap_local.unmap_not_kmap", 1);
+    Page* page = alloc_page(Gfp::Kernel);
+    ASSERT_NOT_NULL(page);
+    void* va = kmap_local_page(page);
+    EXPECT_TRUE(is_kmap_local_address(reinterpret_cast<u32>(va)));
+    EXPECT_EQ(kmap_local_depth(), 1);
+    kunmap_local(page_address(page));   // not what was mapped: warns, pops nothing
+    EXPECT_EQ(kmap_local_depth(), 1);
+    kunmap_local(va);
+    EXPECT_EQ(kmap_local_depth(), 0);
+    free_page(page);
+}
+
+KTEST(kmap_local, k9_kmap_local_pfn_of_lowmem_uses_a_slot) {
+    Page* page = alloc_page(Gfp::Kernel);
+    ASSERT_NOT_NULL(page);
+    *static_cast<u32*>(page_address(page)) = 0x9f9f9f9f;
+    void* va = kmap_local_pfn(page_to_pfn(page));
+    EXPECT_TRUE(is_kmap_local_address(reinterpret_cast<u32>(va)));
+    EXPECT_EQ(kmap_local_depth(), 1);
+    EXPECT_EQ(*static_cast<u32*>(va), 0x9f9f9f9fu);
+    kunmap_local(va);
+    EXPECT_EQ(kmap_local_depth(), 0);
+    free_page(page);
+}
+
+KTEST(kmap_local, k10_migration_disabled_preemption_and_faults_untouched) {
+    Page* page = highmem_page();
+    if (!page)
+        KTEST_SKIP("needs a free highmem page");
+    const u32 migrate = sched::migrate_disable_count();
+    const u32 preempt = sched::preempt_count();
+    void* va = kmap_local_page(page);
+    EXPECT_EQ(sched::migrate_disable_count(), migrate + 1);
+    EXPECT_EQ(sched::preempt_count(), preempt);
+    EXPECT_FALSE(sched::pagefault_disabled());
+    EXPECT_FALSE(sched::in_atomic());
+    kunmap_local(va);
+    EXPECT_EQ(sched::migrate_disable_count(), migrate);
+    EXPECT_EQ(sched::preempt_count(), preempt);
+    free_page(page);
+}
+
+// ---- context switches (K11, K12) -------------------------------------------------
+
+namespace {
+
+struct SwitchTest {
+    Page* p1;
+    Page* p2;
+    sched::Completion to_b, to_a;
+    u32 a_va = 0, b_va = 0;
+    u32 b_saw_own = 0;         // B read P2 through the shared VA
+    u32 b_saw_a_slot = 1;      // position 1 (A's second mapping) was readable while B ran
+    u32 b_again = 0;
+};
+
+void task_b(void* arg) {
+    auto* t = static_cast<SwitchTest*>(arg);
+    t->to_b.wait();
+    void* va = kmap_local_page(t->p2);
+    t->b_va = reinterpret_cast<u32>(va);
+    t->b_saw_own = mismatches(va, 2) == 0;
+    t->b_saw_a_slot = readable(slot(position(1)));
+    t->to_a.complete();
+    t->to_b.wait();   // A runs with its mappings; B sleeps holding its own
+    t->b_again = mismatches(va, 2) == 0;
+    kunmap_local(va);
+    t->to_a.complete();
+}
+
+} // namespace
+
+KTEST(kmap_local, k11_two_tasks_share_slot_addresses_and_switching_restores_each) {
+    Pages pages;
+    if (!pages.ok)
+        KTEST_SKIP("needs free highmem pages");
+    static SwitchTest t;
+    t.p1 = pages.p[0];
+    t.p2 = pages.p[1];
+    t.to_b.reinit();
+    t.to_a.reinit();
+    t.a_va = t.b_va = t.b_saw_own = t.b_again = 0;
+    t.b_saw_a_slot = 1;
+    {   // The pages' contents, written through short mappings.
+        void* v = kmap_local_page(t.p1);
+        fill(v, 1);
+        kunmap_local(v);
+        v = kmap_local_page(t.p2);
+        fill(v, 2);
+        kunmap_local(v);
+    }
+    sched::KthreadOptions same_cpu;
+    same_cpu.allowed = x86::cpu_bit(cpu());
+    same_cpu.cpu = static_cast<int>(cpu());
+    Task* b = sched::kthread_create(task_b, &t, "kmap-b", same_cpu);
+    ASSERT_NOT_NULL(b);
+
+    void* a = kmap_local_page(t.p1);               // position 0
+    void* a2 = kmap_local_page(pages.p[2]);        // position 1: B has none there
+    t.a_va = reinterpret_cast<u32>(a);
+    t.to_b.complete();
+    t.to_a.wait();                                  // B ran with its own slot 0
+    EXPECT_EQ(t.b_va, t.a_va);                      // the same VA for both tasks
+    EXPECT_EQ(t.b_saw_own, 1u);                     // showing P2 while B ran
+    EXPECT_EQ(t.b_saw_a_slot, 0u);                  // A's other slot not present for B
+    EXPECT_EQ(mismatches(a, 1), 0u);                // back to P1 for A
+    // The live PTE is the saved one (the CPU may have set Accessed/Dirty).
+    constexpr x86::pte_t AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
+    EXPECT_EQ(pte_at(t.a_va) & ~AD, kmap_ctrl(sched::current()).pteval[position(0)] & ~AD);
+    EXPECT_TRUE(readable(reinterpret_cast<u32>(a2)));
+    kunmap_local(a2);
+    kunmap_local(a);
+    t.to_b.complete();
+    t.to_a.wait();
+    EXPECT_EQ(t.b_again, 1u);                       // B's restored view is P2 again
+    sched::kthread_join(b);
+}
+
+namespace {
+void yield_a_few(void*) {
+    for (int i = 0; i < 10; ++i)
+        sched::yield();
+}
+} // namespace
+
+KTEST(kmap_local, k12_switch_hooks_do_nothing_for_empty_stacks) {
+    sched::KthreadOptions same_cpu;
+    same_cpu.allowed = x86::cpu_bit(cpu());
+    same_cpu.cpu = static_cast<int>(cpu());
+    const KmapSwitchStats before = kmap_switch_stats(cpu());
+    const u32 switches = sched::sched_stats(cpu()).switches;
+    Task* a = sched::kthread_create(yield_a_few, nullptr, "empty-a", same_cpu);
+    Task* b = sched::kthread_create(yield_a_few, nullptr, "empty-b", same_cpu);
+    ASSERT_NOT_NULL(a);
+    ASSERT_NOT_NULL(b);
+    sched::kthread_join(a);
+    sched::kthread_join(b);
+    const KmapSwitchStats after = kmap_switch_stats(cpu());
+    EXPECT_GE(sched::sched_stats(cpu()).switches - switches, 10u);
+    EXPECT_EQ(after.sched_out_work, before.sched_out_work);
+    EXPECT_EQ(after.sched_in_work, before.sched_in_work);
+}
+
+// ---- interrupts (K13) -----------------------------------------------------------
+
+namespace {
+
+struct IrqTest {
+    Page* page = nullptr;
+    bool leak = false;         // return without unmapping
+    u32 mapped_at = 0;
+    u32 content_ok = 0;
+    int depth_inside = 0;
+};
+IrqTest irq_test;
+
+void mapping_interrupt(x86::InterruptFrame&) {
+    void* va = kmap_local_page(irq_test.page);
+    irq_test.mapped_at = reinterpret_cast<u32>(va);
+    irq_test.depth_inside = kmap_local_depth();
+    irq_test.content_ok = mismatches(va, 7) == 0;
+    if (!irq_test.leak)
+        kunmap_local(va);
+}
+
+} // namespace
+
+KTEST(kmap_local, k13_interrupt_maps_on_top_and_a_leak_is_caught_at_exit) {
+    Pages pages;
+    if (!pages.ok)
+        KTEST_SKIP("needs free highmem pages");
+    KTEST_EXPECT_WARN("kmap_local.irq_leak", 1);
+    {
+        void* v = kmap_local_page(pages.p[2]);
+        fill(v, 7);
+        kunmap_local(v);
+    }
+    irq_test = IrqTest{pages.p[2]};
+    x86::set_interrupt_handler(x86::VECTOR_TEST, mapping_interrupt);
+    void* a = kmap_local_page(pages.p[0]);
+    void* b = kmap_local_page(pages.p[1]);
+    asm volatile("int %0" : : "i"(x86::VECTOR_TEST) : "memory");
+    EXPECT_EQ(irq_test.mapped_at, slot(position(2)));   // on top of the task's two
+    EXPECT_EQ(irq_test.depth_inside, 3);
+    EXPECT_EQ(irq_test.content_ok, 1u);
+    EXPECT_EQ(kmap_local_depth(), 2);
+    // A handler that returns holding its mapping: caught and undone at exit.
+    irq_test.leak = true;
+    asm volatile("int %0" : : "i"(x86::VECTOR_TEST) : "memory");
+    EXPECT_EQ(kmap_local_depth(), 2);
+    EXPECT_FALSE(readable(slot(position(2))));
+    kunmap_local(b);
+    kunmap_local(a);
+    x86::set_interrupt_handler(x86::VECTOR_TEST, nullptr);
+}
+
+// ---- debug-build guard slots (K15) -----------------------------------------------
+
+KTEST(kmap_local, k15_debug_guard_slots_fault_one_byte_past_the_page) {
+    if (KM_INCR != 2)
+        KTEST_SKIP("guard slots are a debug-build feature");
+    Pages pages;
+    if (!pages.ok)
+        KTEST_SKIP("needs free highmem pages");
+    auto* a = static_cast<u8*>(kmap_local_page(pages.p[0]));
+    auto* b = static_cast<u8*>(kmap_local_page(pages.p[1]));
+    EXPECT_EQ(reinterpret_cast<u32>(a), slot(1));   // odd positions only
+    EXPECT_EQ(reinterpret_cast<u32>(b), slot(3));
+    EXPECT_EQ(pte_at(slot(0)), 0u);
+    EXPECT_EQ(pte_at(slot(2)), 0u);
+    EXPECT_EQ(pte_at(slot(4)), 0u);
+    EXPECT_FALSE(x86::nofault_write8(a + PAGE_SIZE, 1).ok);   // one byte past
+    EXPECT_FALSE(x86::nofault_write8(b + PAGE_SIZE, 1).ok);
+    EXPECT_FALSE(x86::nofault_write8(b - 1, 1).ok);           // one byte before
+    EXPECT_TRUE(x86::nofault_write8(a + PAGE_SIZE - 1, 1).ok);
+    kunmap_local(b);
+    kunmap_local(a);
+}
+
+// ---- task life (K16, exit) ------------------------------------------------------
+
+namespace {
+int child_depth = -1;
+void report_depth(void*) { child_depth = kmap_local_depth(); }
+
+void exit_holding_a_mapping(void* page) {
+    void* va = kmap_local_page(static_cast<Page*>(page));
+    *static_cast<volatile u32*>(va) = 1;
+}
+} // namespace
+
+KTEST(kmap_local, k16_a_thread_created_while_holding_mappings_starts_empty) {
+    Page* page = highmem_page();
+    if (!page)
+        KTEST_SKIP("needs a free highmem page");
+    KTEST_EXPECT_WARN("kmap_local.fork_with_mappings", 1);
+    void* va = kmap_local_page(page);
+    child_depth = -1;
+    Task* child = sched::kthread_create(report_depth, nullptr, "kmap-child");
+    ASSERT_NOT_NULL(child);
+    sched::kthread_join(child);
+    EXPECT_EQ(child_depth, 0);
+    EXPECT_EQ(kmap_local_depth(), 1);
+    kunmap_local(va);
+    free_page(page);
+}
+
+KTEST(kmap_local, a_task_that_exits_holding_mappings_warns_and_is_cleaned_up) {
+    Page* page = highmem_page();
+    if (!page)
+        KTEST_SKIP("needs a free highmem page");
+    KTEST_EXPECT_WARN("kmap_local.exit_with_mappings", 1);
+    sched::KthreadOptions same_cpu;
+    same_cpu.allowed = x86::cpu_bit(cpu());
+    same_cpu.cpu = static_cast<int>(cpu());
+    Task* t = sched::kthread_create(exit_holding_a_mapping, page, "kmap-leaker", same_cpu);
+    ASSERT_NOT_NULL(t);
+    sched::kthread_join(t);
+    EXPECT_EQ(pte_at(slot(position(0))), 0u);
+    EXPECT_FALSE(readable(slot(position(0))));
+    free_page(page);
+}
+
+// ---- kmap_atomic (A1, A3) --------------------------------------------------------
+
+KTEST(kmap_local, a1_kmap_atomic_disables_preemption_and_faults_for_any_page) {
+    KTEST_EXPECT_WARN("sched.might_sleep", 2);
+    Page* high = highmem_page();
+    Page* low = alloc_page(Gfp::Kernel);
+    ASSERT_NOT_NULL(low);
+    Page* pages[2] = {high, low};
+    for (Page* p : pages) {
+        if (!p) {
+            might_sleep();   // keep the WARN count exact without highmem
+            const u32 flags = x86::irq_save();
+            might_sleep();
+            x86::irq_restore(flags);
+            continue;
+        }
+        const u32 preempt = sched::preempt_count();
+        void* va = kmap_atomic(p);
+        EXPECT_EQ(sched::preempt_count(), preempt + 1);
+        EXPECT_TRUE(sched::pagefault_disabled());
+        EXPECT_TRUE(sched::in_atomic());
+        might_sleep();   // the side effect conversions must know about
+        kunmap_atomic(va);
+        EXPECT_EQ(sched::preempt_count(), preempt);
+        EXPECT_FALSE(sched::pagefault_disabled());
+    }
+    if (high)
+        free_page(high);
+    free_page(low);
+}
+
+KTEST(kmap_local, a3_kmap_atomic_and_kmap_local_share_one_lifo_stack) {
+    Pages pages;
+    if (!pages.ok)
+        KTEST_SKIP("needs free highmem pages");
+    KTEST_EXPECT_WARN("kmap_local.unmap_order", 1);
+    void* atomic = kmap_atomic(pages.p[0]);
+    void* local = kmap_local_page(pages.p[1]);
+    EXPECT_EQ(reinterpret_cast<u32>(local), slot(position(1)));
+    kunmap_local(local);
+    kunmap_atomic(atomic);
+    EXPECT_EQ(kmap_local_depth(), 0);
+    // The wrong order across the two APIs trips K3.
+    atomic = kmap_atomic(pages.p[0]);
+    local = kmap_local_page(pages.p[1]);
+    kunmap_atomic(atomic);
+    x86::local_invlpg(reinterpret_cast<u32>(local));   // see k3: the top slot was cleared
+    kunmap_local(atomic);
+    EXPECT_EQ(kmap_local_depth(), 0);
+}
