@@ -135,6 +135,8 @@ void irq_enter() {
 
 void irq_exit() {
     IrqSaved& s = irq_saved[x86::this_cpu_index()];
+    if (s.depth == 0)
+        return;   // no matching enter (cannot happen with interrupt_dispatch's pairing)
     if (s.depth-- > MAX_IRQ_NESTING)
         return;
     sched::Task* t = sched::current();

@@ -476,6 +476,22 @@ void remove_tick_observer(TickObserver observer) {
     }
 }
 
+void dump_runqueues() {
+    for (unsigned c = 0; c < x86::num_online_cpus(); ++c) {
+        RunQueue& rq = rqs[c];
+        printk("  rq %u: nr_queued %u, need_resched %u, current %s, queue:", c, rq.nr_queued,
+               x86::cpu_data[c].need_resched,
+               x86::cpu_data[c].current ? static_cast<Task*>(x86::cpu_data[c].current)->name : "-");
+        unsigned n = 0;
+        for (Task& t : rq.queue) {
+            printk(" %s", t.name);
+            if (++n > 64)
+                break;
+        }
+        printk("\n");
+    }
+}
+
 SchedStats sched_stats(unsigned cpu) { return rqs[cpu].stats; }
 unsigned nr_queued(unsigned cpu) { return rqs[cpu].nr_queued; }
 bool sched_running() { return running; }

@@ -48,6 +48,8 @@ struct SchedStats {
     u32 migrations;
 };
 SchedStats sched_stats(unsigned cpu);
+// Each CPU's queue (the watchdog's report). Reads without locks.
+void dump_runqueues();
 unsigned nr_queued(unsigned cpu);
 
 // internal, for sched/task.cpp

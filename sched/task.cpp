@@ -1,6 +1,8 @@
 #include "sched/task.h"
 
+#include "arch/x86/backtrace.h"
 #include "arch/x86/double_fault.h"
+#include "arch/x86/nofault.h"
 #include "lib/bug.h"
 #include "lib/format.h"
 #include "lib/new.h"
@@ -57,6 +59,31 @@ void task_free(Task* t) {
 }
 
 unsigned tasks_alive() { return alive; }
+
+void dump_tasks() {
+    static const char* const states[] = {"runnable", "sleeping", "dead"};
+    printk("jiffies %u; timer ticks per CPU:", jiffies());
+    for (unsigned c = 0; c < x86::num_online_cpus(); ++c)
+        printk(" %u", x86::cpu_data[c].timer_ticks);
+    printk("\n");
+    dump_runqueues();
+    printk("Tasks:\n");
+    for (unsigned i = 0; i < MAX_TASKS; ++i) {
+        if (!used[i])
+            continue;
+        const Task& t = pool[i];
+        printk("  %-20s %-8s cpu %u on_rq %d queued %d on_cpu %u migrate_disable %u preemptions %u\n",
+               t.name, states[static_cast<unsigned>(t.state)], t.cpu, t.on_rq,
+               t.run_node.is_linked(), t.on_cpu.load(), t.migrate_disable, t.preemptions);
+        if (t.on_cpu.load() || t.saved_esp == 0)
+            continue;
+        // switch_to left [edi esi ebx ebp ret] at saved_esp.
+        const auto* frame = reinterpret_cast<const u32*>(t.saved_esp);
+        u32 ebp = 0, ret = 0;
+        if (x86::nofault_read32(frame + 3, &ebp) && x86::nofault_read32(frame + 4, &ret))
+            x86::print_backtrace(ret, ebp);
+    }
+}
 
 void set_task_hooks(TaskCreateHook on_create, TaskExitHook on_exit) {
     create_hook = on_create;

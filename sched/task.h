@@ -91,6 +91,10 @@ void set_task_hooks(TaskCreateHook on_create, TaskExitHook on_exit);
 
 unsigned tasks_alive();
 
+// Print every task: state, CPU, queue flags, and for a task that is not
+// running, the call trace from its saved stack (the watchdog's report).
+void dump_tasks();
+
 // internal: the pool and stack handling used by sched/core.cpp
 Task* task_alloc();
 void task_free(Task* task);

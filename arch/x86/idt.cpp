@@ -92,14 +92,18 @@ extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
     PERCPU_INC(interrupts);
     PERCPU_INC(irq_depth);
     PERCPU_ADD(preempt_count, PREEMPT_HARDIRQ_OFFSET);
-    if (irq_enter_hook)
-        irq_enter_hook();
+    // Pair exit with enter: the hooks may be installed while this interrupt
+    // is already running on another CPU.
+    void (*const enter)() = irq_enter_hook;
+    void (*const exit)() = enter ? irq_exit_hook : nullptr;
+    if (enter)
+        enter();
     if (InterruptHandler h = interrupt_handlers[frame->vector])
         h(*frame);
     else
         WARN_ONCE("x86.unexpected_interrupt", true, "unexpected interrupt on vector %u", frame->vector);
-    if (irq_exit_hook)
-        irq_exit_hook();
+    if (exit)
+        exit();
     PERCPU_ADD(preempt_count, -PREEMPT_HARDIRQ_OFFSET);
     PERCPU_DEC(irq_depth);
     // Preemption at interrupt exit, on the interrupted task's stack.

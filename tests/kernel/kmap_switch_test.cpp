@@ -49,13 +49,6 @@ void mapping_interrupt(x86::InterruptFrame&) {
     inj.fired.fetch_add(1);
 }
 
-void inject(KmapPhase phase, Task* task, unsigned pos) {
-    if (inj.armed.load() && phase == inj.phase && task == inj.task && pos == inj.pos) {
-        inj.armed.store(0);
-        asm volatile("int %0" : : "i"(x86::VECTOR_TEST) : "memory");
-    }
-}
-
 struct Side {
     int depth;
     Page* pages[8];
@@ -69,15 +62,30 @@ struct Scenario {
     Task* coordinator;     // the test's own thread: it must be off the queue
     Task* y_task;
     Atomic<u32> recording{0};
+    Atomic<u32> go{0};              // the coordinator armed the injection
+    Atomic<u32> ready{0};           // sides that have built their stacks
+    Atomic<u32> x_releasing{0};     // X is waking Y: the next switch is X -> Y
     Task* switched_to_y_from = nullptr;
 };
 
 Scenario* scenario;
 
-// Records which task the scheduler left when it first switched to Y after
-// the injection was armed (Y is switched to again later, by the cleanup).
+void inject(KmapPhase phase, Task* task, unsigned pos) {
+    // Only in the switch under test: X polls with sleep_ticks, so it is
+    // switched out many times before it releases Y.
+    if (!scenario || !scenario->x_releasing.load())
+        return;
+    if (inj.armed.load() && phase == inj.phase && task == inj.task && pos == inj.pos) {
+        inj.armed.store(0);
+        asm volatile("int %0" : : "i"(x86::VECTOR_TEST) : "memory");
+    }
+}
+
+// Records which task the scheduler left when it first switched to Y after X
+// released it (Y is switched to again later, by the cleanup).
 void record_switch(Task* prev, Task* next) {
-    if (scenario && next == scenario->y_task && scenario->recording.exchange(0))
+    if (scenario && next == scenario->y_task && scenario->x_releasing.load() &&
+        scenario->recording.exchange(0))
         scenario->switched_to_y_from = prev;
 }
 
@@ -103,12 +111,14 @@ void side_body(Side& me, Side* other) {
         va[i] = kmap_local_pfn(page_to_pfn(me.pages[i]));
         *static_cast<volatile u32*>(va[i]) = pattern(me, i);
     }
+    scenario->ready.fetch_add(1);
     if (other) {
         // X: wait until the injection is armed and the coordinator is off
         // the run queue, so that the only other runnable task will be Y.
-        while (!inj.armed.load() || __atomic_load_n(&scenario->coordinator->on_rq, __ATOMIC_ACQUIRE))
+        while (!scenario->go.load() || __atomic_load_n(&scenario->coordinator->on_rq, __ATOMIC_ACQUIRE))
             sched::sleep_ticks(1);
         // Waking Y on this CPU preempts X at once: the switch is X -> Y.
+        scenario->x_releasing.store(1);
         other->go.complete();
         me.finish.wait();
     } else {
@@ -137,6 +147,9 @@ bool run_switch(ktest::Context& ktest_ctx, int x_depth, int y_depth, KmapPhase p
     scenario = &s;
     s.coordinator = sched::current();
     s.recording.store(0);
+    s.go.store(0);
+    s.ready.store(0);
+    s.x_releasing.store(0);
     s.switched_to_y_from = nullptr;
     s.x.depth = x_depth;
     s.y.depth = y_depth;
@@ -158,7 +171,8 @@ bool run_switch(ktest::Context& ktest_ctx, int x_depth, int y_depth, KmapPhase p
     if (!x || !y)
         return false;
     s.y_task = y;
-    while (x->state != sched::TaskState::Sleeping || y->state != sched::TaskState::Sleeping)
+    // Not "until both sleep": X polls on the tick, as this loop does.
+    while (s.ready.load() < 2)
         sched::sleep_ticks(1);
 
     // The entry: first, middle or last of the loop of the task it runs on.
@@ -172,6 +186,7 @@ bool run_switch(ktest::Context& ktest_ctx, int x_depth, int y_depth, KmapPhase p
     inj.irq_content_ok = 0;
     s.recording.store(1);
     inj.armed.store(1);
+    s.go.store(1);
     s.y.resumed.wait();
     inj.armed.store(0);
     s.x.finish.complete();

@@ -356,6 +356,7 @@ void print_closing(const Summary& total) {
     printk("Watchdog on CPU %u, interrupted at:\n", x86::this_cpu_index());
     x86::print_backtrace(frame.eip, frame.ebp);
     x86::smp_backtrace_other_cpus(print_backtrace_answer);
+    sched::dump_tasks();
     printk("    not ok %u %s # TIMEOUT\n", state.case_number, c->name);
     state.suite_counts.failed++;
     for (unsigned k = state.case_number; k < state.n_cases; ++k) {
