@@ -16,8 +16,9 @@ namespace {
 [[gnu::noinline]] void map_one_too_many() {
     Page* page = alloc_page(Gfp::Kernel);
     BUG_ON(!page);
-    // KM_MAX_IDX / KM_INCR maps: the last one is one too many (the 16th; 17th in debug).
-    for (unsigned i = 0; i < KM_MAX_IDX / KM_INCR; ++i)
+    // One more than the limit: the 16th map (the 17th in the debug build) BUGs.
+    constexpr unsigned LIMIT = (KM_MAX_IDX - 1) / KM_INCR;
+    for (unsigned i = 0; i < LIMIT + 1; ++i)
         kmap_local_pfn(page_to_pfn(page));
 }
 

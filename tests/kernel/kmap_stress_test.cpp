@@ -32,6 +32,7 @@ constexpr u64 CAP_NS = 60000000000ull;
 struct PerCpu {
     Atomic<u32> preemptions_holding;
     Atomic<u32> irq_maps;
+    Atomic<u32> ipi_maps;
     Atomic<u32> verified_bytes;
     Atomic<u32> mismatches;
 };
@@ -68,8 +69,9 @@ u32 check_page(const u32* w, u32 owner, unsigned page) {
     return bad;
 }
 
-// Timer interrupt: map this CPU's own pages on top of the interrupted task.
-void irq_mapper(x86::InterruptFrame&) {
+// Interrupt context (the timer, or a call-function IPI): map this CPU's own
+// pages on top of the interrupted task, check them, unmap.
+void map_in_interrupt(Atomic<u32> PerCpu::*counter) {
     Stress* s = stress;
     if (!s || !s->irq_active.load(MemoryOrder::Relaxed))
         return;
@@ -83,9 +85,12 @@ void irq_mapper(x86::InterruptFrame&) {
     }
     for (unsigned k = IRQ_PAGES; k-- > 0;)
         kunmap_local(va[k]);
-    s->cpu[me].irq_maps.fetch_add(IRQ_PAGES, MemoryOrder::Relaxed);
+    (s->cpu[me].*counter).fetch_add(IRQ_PAGES, MemoryOrder::Relaxed);
     s->cpu[me].mismatches.fetch_add(bad, MemoryOrder::Relaxed);
 }
+
+void irq_mapper(x86::InterruptFrame&) { map_in_interrupt(&PerCpu::irq_maps); }
+void ipi_mapper(void*) { map_in_interrupt(&PerCpu::ipi_maps); }
 
 void worker(void* arg) {
     auto* w = static_cast<Worker*>(arg);
@@ -154,6 +159,7 @@ KTEST(kmap_stress, random_stacks_preemption_and_interrupt_maps_on_every_cpu) {
     for (auto& c : s.cpu) {
         c.preemptions_holding.store(0);
         c.irq_maps.store(0);
+        c.ipi_maps.store(0);
         c.verified_bytes.store(0);
         c.mismatches.store(0);
     }
@@ -184,8 +190,10 @@ KTEST(kmap_stress, random_stacks_preemption_and_interrupt_maps_on_every_cpu) {
         ASSERT_NOT_NULL(threads[i]);
     }
     const u64 cap = x86::now_ns() + CAP_NS;
-    while (!floors_reached(s) && x86::now_ns() < cap)
+    while (!floors_reached(s) && x86::now_ns() < cap) {
         sched::sleep_ticks(10);
+        x86::smp_call_function(ipi_mapper, nullptr, true);   // and from IPIs
+    }
     s.stop.store(1);
     for (unsigned i = 0; i < nworkers; ++i)
         sched::kthread_join(threads[i]);
@@ -196,12 +204,15 @@ KTEST(kmap_stress, random_stacks_preemption_and_interrupt_maps_on_every_cpu) {
     u32 mismatches = 0;
     for (unsigned c = 0; c < ncpus; ++c) {
         const PerCpu& p = s.cpu[c];
-        ktest_ctx.diag("CPU %u: %u preemptions holding mappings, %u interrupt maps, %u KiB verified, "
-                       "%u mismatches", c, p.preemptions_holding.load(), p.irq_maps.load(),
-                       p.verified_bytes.load() >> 10, p.mismatches.load());
+        ktest_ctx.diag("CPU %u: %u preemptions holding mappings, %u timer maps, %u IPI maps, "
+                       "%u KiB verified, %u mismatches", c, p.preemptions_holding.load(),
+                       p.irq_maps.load(), p.ipi_maps.load(), p.verified_bytes.load() >> 10,
+                       p.mismatches.load());
         mismatches += p.mismatches.load();
         EXPECT_GE(p.preemptions_holding.load(), FLOOR_PREEMPTIONS);
         EXPECT_GE(p.irq_maps.load(), FLOOR_IRQ_MAPS);
+        if (c != x86::this_cpu_index() && ncpus > 1)
+            EXPECT_GT(p.ipi_maps.load(), 0u);
         EXPECT_GE(p.verified_bytes.load(), FLOOR_VERIFIED * ktest::stress_scale());
     }
     EXPECT_EQ(mismatches, 0u);
