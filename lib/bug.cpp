@@ -22,6 +22,12 @@ void enrol(WarnSite& site) {
     } while (!site_list.compare_exchange(head, &site));
 }
 
+// A report's message, formatted once.
+struct Message {
+    char text[256];
+    Message(const char* fmt, va_list ap) { lib::vformat(text, sizeof(text), fmt, ap); }
+};
+
 } // namespace
 
 void oops_begin() {
@@ -56,14 +62,13 @@ void hit(WarnSite& site, const char* fmt, ...) {
     enrol(site);
     const u32 count = site.hits.fetch_add(1) + 1;
     if (!site.once || count == 1) {
-        char msg[200];
         va_list ap;
         va_start(ap, fmt);
-        lib::vformat(msg, sizeof(msg), fmt, ap);
+        const Message msg(fmt, ap);
         va_end(ap);
         printk("------------[ cut here ]------------\n"
                "WARNING: CPU: %u at %s:%d [site %s]\n%s\n",
-               platform::this_cpu_id(), site.file, site.line, site.id, msg);
+               platform::this_cpu_id(), site.file, site.line, site.id, msg.text);
         platform::dump_stack();
         printk("---[ end trace ]---\n");
     }
@@ -88,29 +93,27 @@ void set_observer(Observer o) { observer.store(o); }
 
 void panic(const char* fmt, ...) {
     oops_begin();
-    char msg[256];
     va_list ap;
     va_start(ap, fmt);
-    lib::vformat(msg, sizeof(msg), fmt, ap);
+    const Message msg(fmt, ap);
     va_end(ap);
-    printk("Kernel panic - not syncing: %s\n", msg);
+    printk("Kernel panic - not syncing: %s\n", msg.text);
     platform::dump_stack();
     platform::stop_other_cpus();
     printk("crash: site=panic cpu=%u\n", platform::this_cpu_id());
-    printk("---[ end Kernel panic - not syncing: %s ]---\n", msg);
+    printk("---[ end Kernel panic - not syncing: %s ]---\n", msg.text);
     platform::die();
 }
 
 void bug_report(const BugSite& site, const char* fmt, ...) {
     oops_begin();
-    char msg[256];
     va_list ap;
     va_start(ap, fmt);
-    lib::vformat(msg, sizeof(msg), fmt, ap);
+    const Message msg(fmt, ap);
     va_end(ap);
     printk("------------[ cut here ]------------\n"
            "kernel BUG at %s:%d! [site %s]\n%s\n",
-           site.file, site.line, site.id, msg);
+           site.file, site.line, site.id, msg.text);
     platform::dump_stack();
     printk("---[ end trace ]---\n");
     char reason[160];

@@ -51,6 +51,20 @@ void pop_top(KmapCtrl& kc, unsigned cpu) {
     sched::migrate_enable();
 }
 
+// Whether a switch hook should touch position `pos` of `task`'s stack: not a
+// debug guard position (whose saved value must be zero), and one with a
+// saved PTE (an empty one is a bug worth a warning). The same rules for
+// both halves, as in Linux.
+bool live_position(const KmapCtrl& kc, unsigned pos, const sched::Task* task) {
+    if (is_guard_position(pos)) {
+        WARN_ONCE("kmap_local.guard_not_empty", kc.pteval[pos] != 0,
+                  "guard position %u of %s holds %#x", pos, task->name, kc.pteval[pos]);
+        return false;
+    }
+    return !WARN_ONCE("kmap_local.saved_none", kc.pteval[pos] == 0,
+                      "position %u of %s has no saved PTE", pos, task->name);
+}
+
 void inject(KmapPhase phase, sched::Task* task, unsigned pos) {
     if (inject_hook)
         inject_hook(phase, task, pos);
@@ -84,13 +98,7 @@ void sched_out(sched::Task* prev, sched::Task* next) {
     ++switch_stats[cpu].sched_out_work;
     for (int i = 0; i < kc.idx; ++i) {
         const auto pos = static_cast<unsigned>(i);
-        if (is_guard_position(pos)) {
-            WARN_ONCE("kmap_local.guard_not_empty", kc.pteval[i] != 0,
-                      "guard position %u of %s holds %#x", pos, prev->name, kc.pteval[i]);
-            continue;
-        }
-        if (WARN_ONCE("kmap_local.saved_none", kc.pteval[i] == 0,
-                      "position %u of %s has no saved PTE", pos, prev->name))
+        if (!live_position(kc, pos, prev))
             continue;
         clear_slot(cpu, pos);
         inject(KmapPhase::Out, prev, pos);
@@ -109,13 +117,7 @@ void sched_in(sched::Task* /*prev*/) {
     ++switch_stats[cpu].sched_in_work;
     for (int i = 0; i < kc.idx; ++i) {
         const auto pos = static_cast<unsigned>(i);
-        if (is_guard_position(pos)) {
-            WARN_ONCE("kmap_local.guard_not_empty", kc.pteval[i] != 0,
-                      "guard position %u of %s holds %#x", pos, next->name, kc.pteval[i]);
-            continue;
-        }
-        if (WARN_ONCE("kmap_local.saved_none", kc.pteval[i] == 0,
-                      "position %u of %s has no saved PTE", pos, next->name))
+        if (!live_position(kc, pos, next))
             continue;
         // No flush: prepare_switch's invlpg left the slot out of this TLB.
         *slot_pte(cpu, pos) = kc.pteval[i];
