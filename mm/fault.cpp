@@ -6,16 +6,33 @@
 #include "arch/x86/idt.h"
 #include "lib/format.h"
 #include "lib/printk.h"
+#include "mm/faultable.h"
 #include "mm/fixmap.h"
 #include "mm/layout.h"
 #include "mm/page.h"
 #include "mm/vmalloc.h"
+#include "sched/preempt.h"
 
 namespace mm {
 namespace {
 
 bool page_fault(x86::InterruptFrame& frame) {
-    return x86::fixup_exception(frame, x86::read_cr2());
+    // CR2 first: once interrupts are on, or this task sleeps, another fault
+    // may overwrite it.
+    const u32 address = x86::read_cr2();
+    const bool not_present = !(frame.error_code & 1);
+    // A faultable region's fault is resolved when the faulting code may sleep:
+    // page faults not disabled, not atomic, interrupts on (Linux's
+    // faulthandler_disabled() test, plus the interrupt state).
+    if (not_present && address < PAGE_OFFSET && region_of(address) &&
+        !sched::pagefault_disabled() && !sched::in_atomic() && (frame.eflags & x86::EFLAGS_IF)) {
+        x86::sti();
+        const bool resolved = region_handle_fault(address);
+        x86::cli();
+        if (resolved)
+            return true;
+    }
+    return x86::fixup_exception(frame, address);
 }
 
 void annotate(const x86::InterruptFrame&, u32 address) {
@@ -56,8 +73,11 @@ void describe_address(u32 va, char* buf, size_t size) {
     } else if (va < PAGE_SIZE) {
         lib::format(buf, size, "the NULL page [null]");
     } else if (va < PAGE_OFFSET) {
-        lib::format(buf, size, "user space: himem maps nothing below %#x after boot [user]",
-                    PAGE_OFFSET);
+        if (const FaultableRegion* r = region_of(va))
+            lib::format(buf, size, "faultable region %s [%#x-%#x), page %u [region]", r->name,
+                        r->base, r->base + r->size, (va - r->base) >> PAGE_SHIFT);
+        else
+            lib::format(buf, size, "user space: nothing mapped here [user]");
     } else if (va < lowmem_end) {
         lib::format(buf, size, "direct map, pfn %#x%s [direct-map]", (va - PAGE_OFFSET) >> PAGE_SHIFT,
                     va - PAGE_OFFSET < PAGE_SIZE ? " (page 0: unmapped on purpose)" : "");

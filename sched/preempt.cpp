@@ -48,6 +48,16 @@ bool pagefault_disabled() {
     return t && t->pagefault_disabled;
 }
 
+unsigned smp_processor_id_checked(const char* caller) {
+    const unsigned cpu = x86::this_cpu_index();
+    WARN("percpu.preemptible_access",
+         preempt_count() == 0 && migrate_disable_count() == 0 && x86::irqs_enabled(),
+         "BUG: using smp_processor_id() in preemptible code: %s, task %s; preemption or "
+         "migration must be disabled while the CPU index is used",
+         caller, current() ? current()->name : "(none)");
+    return cpu;
+}
+
 void might_sleep_check(const char* file, int line) {
     // Every call counts (not once): tests expect one hit per offending call.
     WARN("sched.might_sleep", in_atomic() || !x86::irqs_enabled(),

@@ -55,6 +55,13 @@ bool pagefault_disabled();
 void might_sleep_check(const char* file, int line);
 #define might_sleep() ::sched::might_sleep_check(__FILE__, __LINE__)
 
+// This CPU's index for code that relies on staying on it: WARNs
+// (percpu.preemptible_access) when the caller could be moved right after
+// the read - task context, preemption and migration enabled, interrupts on -
+// as Linux's DEBUG_PREEMPT check of smp_processor_id() does. Always on.
+unsigned smp_processor_id_checked(const char* caller);
+#define smp_processor_id() ::sched::smp_processor_id_checked(__func__)
+
 class [[nodiscard]] PreemptGuard : Pinned {
 public:
     PreemptGuard() { preempt_disable(); }

@@ -16,8 +16,10 @@ bool fixup_exception(InterruptFrame& frame, u32 fault_address) {
     const ExtableEntry* e = search_exception_table(frame.eip);
     if (!e)
         return false;
-    frame.ecx = fault_address;
-    frame.edx = frame.error_code;
+    if (e->type == FIXUP_FAULT_INFO) {
+        frame.ecx = fault_address;
+        frame.edx = frame.error_code;
+    }
     frame.eip = e->fixup;
     return true;
 }

@@ -16,7 +16,7 @@ namespace x86 {
                  "jmp 2b\n"                                                       \
                  ".popsection\n"                                                  \
                  ".pushsection __ex_table, \"a\"\n\t"                             \
-                 ".long 1b, 3b\n"                                                 \
+                 ".long 1b, 3b, 0\n"                                              \
                  ".popsection"                                                    \
                  __VA_ARGS__)
 
@@ -59,6 +59,20 @@ NofaultResult nofault_write8(void* addr, u8 value) {
                    : [a] "r"(addr), [v] "q"(value)
                    : "memory");
     return {ok != 0, err, cr2};
+}
+
+u32 copy_with_fixup(void* dst, const void* src, u32 n) {
+    // A fault the kernel resolves restarts the rep where it stopped; one it
+    // does not resolve lands at 2 with ECX = the bytes not copied.
+    asm volatile("1:\trep movsb\n"
+                 "2:\n"
+                 ".pushsection __ex_table, \"a\"\n\t"
+                 ".long 1b, 2b, 1\n"
+                 ".popsection"
+                 : "+D"(dst), "+S"(src), "+c"(n)
+                 :
+                 : "memory");
+    return n;
 }
 
 } // namespace x86

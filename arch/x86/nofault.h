@@ -21,4 +21,9 @@ NofaultResult nofault_write32(void* addr, u32 value);
 NofaultResult nofault_read8(const void* addr, u8* value);
 NofaultResult nofault_write8(void* addr, u8 value);
 
+// Copy n bytes; a page fault the kernel does not resolve (page faults
+// disabled, a bad address) stops the copy. Returns the bytes not copied.
+// The primitive under the faultable region's copy helpers.
+u32 copy_with_fixup(void* dst, const void* src, u32 n);
+
 } // namespace x86
