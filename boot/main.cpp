@@ -64,6 +64,8 @@ void run_global_constructors() {
     options.filter = boot::params.ktest_filter;
     options.stress = boot::params.ktest_stress > 1000 ? 1000 : static_cast<unsigned>(boot::params.ktest_stress);
     options.misreport_closing = boot::params.ktest_harness_misreport;
+    options.bench_ops = static_cast<unsigned>(min<u64>(boot::params.ktest_bench_ops, 10000000));
+    options.bench_passes = static_cast<unsigned>(min<u64>(boot::params.ktest_bench_passes, 15));
     options.timeout_s = boot::params.ktest_timeout == 0 || boot::params.ktest_timeout > 3600
                             ? 60
                             : static_cast<unsigned>(boot::params.ktest_timeout);

@@ -21,6 +21,8 @@ void parse_params() {
         {"ktest.crash", cmdline::Kind::String, params.ktest_crash, sizeof(params.ktest_crash)},
         {"ktest.stress", cmdline::Kind::Uint, &params.ktest_stress},
         {"ktest.timeout", cmdline::Kind::Uint, &params.ktest_timeout},
+        {"ktest.bench_ops", cmdline::Kind::Uint, &params.ktest_bench_ops},
+        {"ktest.bench_passes", cmdline::Kind::Uint, &params.ktest_bench_passes},
         {"ktest.harness_misreport", cmdline::Kind::Flag, &params.ktest_harness_misreport},
         {"mem", cmdline::Kind::Size, &params.mem},
         {"highmem", cmdline::Kind::Size, &params.highmem},

@@ -11,6 +11,8 @@ struct KernelParams {
     char ktest_crash[64] = "";          // run this crash test instead of the suites
     u64 ktest_stress = 1;               // scale for stress tests
     u64 ktest_timeout = 60;             // seconds per case before the watchdog fires
+    u64 ktest_bench_ops = 100000;       // benchmark operations per pass
+    u64 ktest_bench_passes = 5;         // benchmark passes (the median is reported)
     bool ktest_harness_misreport = false;
     u64 mem = 0;                        // mem=SIZE: ignore RAM above SIZE
     u64 highmem = 0;                    // highmem=SIZE: force the top SIZE of RAM into HIGHMEM

@@ -441,8 +441,15 @@ void add_leak_check(LeakCheck check) {
 // ---- the runner -------------------------------------------------------------------
 
 unsigned current_stress = 1;
+unsigned current_bench_ops = 100000;
+unsigned current_bench_passes = 5;
+
+unsigned bench_ops() { return current_bench_ops; }
+unsigned bench_passes() { return current_bench_passes; }
 
 Summary run(const Options& options) {
+    current_bench_ops = options.bench_ops ? options.bench_ops : 1;
+    current_bench_passes = options.bench_passes ? options.bench_passes : 1;
     state.filter = options.filter;
     state.misreport_closing = options.misreport_closing;
     current_stress = options.stress ? options.stress : 1;

@@ -131,6 +131,8 @@ struct Options {
     const char* filter = "*";
     unsigned stress = 1;             // ktest.stress: scale for stress tests
     unsigned timeout_s = 60;         // ktest.timeout: the watchdog's limit per case
+    unsigned bench_ops = 100000;     // ktest.bench_ops: operations per benchmark pass
+    unsigned bench_passes = 5;       // ktest.bench_passes: the median of this many
     bool misreport_closing = false;  // harness self-test: print a wrong closing line
 };
 
@@ -149,6 +151,9 @@ void run_crash(const char* name);
 
 // The stress scale of this run (ktest.stress, default 1).
 unsigned stress_scale();
+// Benchmark sizes (tests/kernel/bench.cpp).
+unsigned bench_ops();
+unsigned bench_passes();
 
 // ---- value formatting for check reports ----------------------------------
 
