@@ -335,13 +335,17 @@ KTEST(sched, reschedule_ipi_in_preempt_disabled_section_switches_at_enable) {
         while (!__atomic_load_n(&x86::this_cpu()->need_resched, __ATOMIC_ACQUIRE) &&
                x86::now_ns() < deadline)
             x86::pause();
-        EXPECT_EQ(e.ran.load(), 0u);   // not while preemption is off
+        EXPECT_EQ(e.ran.load(), 0u);   // not while preemption is off, ticks or not
         tick_before = __atomic_load_n(&x86::cpu_data[0].timer_ticks, __ATOMIC_RELAXED);
         waker = w;
     }   // preempt_enable(): the switch happens here
+    // It ran before preempt_enable() returned, and the scheduler counted the
+    // switch as one taken at preempt_enable(), not at a tick: a tick may come
+    // in between, but with preemption off it cannot switch.
     EXPECT_EQ(e.ran.load(), 1u);
-    EXPECT_EQ(e.tick_at_start, tick_before);   // before the next tick
     EXPECT_GT(sched_stats(0).preemptions_enable, enable_switches);
+    ktest_ctx.diag("woken task started %u tick(s) after the section's last read",
+                   e.tick_at_start - tick_before);
     kthread_join(waker);
     kthread_join(b);
 }
