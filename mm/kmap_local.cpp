@@ -29,10 +29,15 @@ KmapSwitchStats switch_stats[x86::NR_CPUS];
 KmapInjectHook inject_hook = nullptr;
 bool single_phase = false;
 
+// Fixed at boot: looked up once in kmap_local_init(), not on every map and
+// unmap (Linux caches its kmap PTE base the same way).
+x86::pte_t* pte_base = nullptr;
+x86::pte_t kmap_prot = 0;
+
 u32 slot_of(unsigned cpu, unsigned pos) { return pos + KM_MAX_IDX * cpu; }
 
 // The PTE of a slot: one linear array, so no page-table walk (spec L4).
-x86::pte_t* slot_pte(unsigned cpu, unsigned pos) { return kmap_pte_base() - slot_of(cpu, pos); }
+x86::pte_t* slot_pte(unsigned cpu, unsigned pos) { return pte_base - slot_of(cpu, pos); }
 
 // A debug build leaves the even positions unmapped as guard pages.
 bool is_guard_position(unsigned pos) { return KM_INCR == 2 && pos % 2 == 0; }
@@ -223,7 +228,7 @@ static void* kmap_local_pfn_prot(Pfn pfn, x86::pte_t prot) {
     return reinterpret_cast<void*>(kmap_local_slot_address(cpu, pos));
 }
 
-void* kmap_local_pfn(Pfn pfn) { return kmap_local_pfn_prot(pfn, kernel_pte_flags()); }
+void* kmap_local_pfn(Pfn pfn) { return kmap_local_pfn_prot(pfn, kmap_prot); }
 
 void* kmap_local_page_prot(Page* page, x86::pte_t prot) {
     if (!KMAP_FORCE_MAP && !is_highmem(page))
@@ -231,7 +236,7 @@ void* kmap_local_page_prot(Page* page, x86::pte_t prot) {
     return kmap_local_pfn_prot(page_to_pfn(page), prot);
 }
 
-void* kmap_local_page(Page* page) { return kmap_local_page_prot(page, kernel_pte_flags()); }
+void* kmap_local_page(Page* page) { return kmap_local_page_prot(page, kmap_prot); }
 
 void kunmap_local(const void* vaddr) {
     const u32 addr = reinterpret_cast<u32>(vaddr) & PAGE_MASK;
@@ -269,6 +274,8 @@ void kunmap_local(const void* vaddr) {
 }
 
 void kmap_local_init() {
+    pte_base = kmap_pte_base();
+    kmap_prot = kernel_pte_flags();   // PAGE_KERNEL: global when the CPU has PGE
     sched::add_switch_hooks(sched_out, sched_in);
     sched::set_task_hooks(on_task_create, on_task_exit);
     x86::set_irq_hooks(irq_enter, irq_exit);
