@@ -124,7 +124,8 @@ bool steal_one() {
             busiest = c;
         }
     }
-    if (busiest == me || most == 0 || most + (load_of(busiest) > most ? 1 : 0) < load_of(me) + 2)
+    // Worth it only if the busiest CPU has at least two more to run than we do.
+    if (busiest == me || most == 0 || load_of(busiest) < load_of(me) + 2)
         return false;
     Task* stolen = nullptr;
     {

@@ -1,10 +1,9 @@
 // The buddy allocator: stress to exhaustion with a fixed seed and data
 // patterns, zone placement by GFP flags, merging, and the misuse WARNs.
-#include "arch/x86/percpu.h"
 #include "lib/random.h"
 #include "lib/string.h"
 #include "mm/buddy.h"
-#include "mm/fixmap.h"
+#include "mm/local_mapping.h"
 #include "mm/page.h"
 #include "mm/zone.h"
 #include "tests/ktest/ktest.h"
@@ -33,18 +32,11 @@ struct FreeShape {
 
 u32 pattern(Pfn pfn, u32 word) { return (pfn.value() * 0x9e3779b1u) ^ (word * 0x85ebca6bu) ^ 0x5a5a5a5a; }
 
-// A lowmem page through the direct map; a highmem page through a fixmap
-// slot (this CPU's last kmap slot, borrowed until kmap_local exists).
+// Lowmem through the direct map, highmem through a kmap_local slot.
 template <typename F>
 void with_page(Page* page, F&& f) {
-    if (void* va = page_address(page)) {
-        f(static_cast<u32*>(va));
-        return;
-    }
-    const u32 slot = FIX_KMAP_BEGIN + KM_MAX_IDX * x86::this_cpu_index() + KM_MAX_IDX - 1;
-    set_fixmap(slot, page_to_phys(page), x86::PTE_PRESENT | x86::PTE_WRITE);
-    f(reinterpret_cast<u32*>(fix_to_virt(slot)));
-    clear_fixmap(slot);
+    LocalMapping map(page);
+    f(map.as<u32>());
 }
 
 // Every page carries a pattern tied to its pfn.
