@@ -25,6 +25,7 @@
 #include "mm/fixmap.h"
 #include "mm/init.h"
 #include "mm/kmap_local.h"
+#include "mm/pkmap.h"
 #include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
@@ -51,6 +52,7 @@ void run_global_constructors() {
     boot::smp_init({.acpi_off = boot::params.acpi[0] != '\0'});
     sched::sched_init();
     mm::kmap_local_init();
+    mm::pkmap_init();
 
     if (boot::params.ktest_list) {
         ktest::list(boot::params.ktest_filter);
@@ -70,6 +72,8 @@ void run_global_constructors() {
                             ? 60
                             : static_cast<unsigned>(boot::params.ktest_timeout);
     const ktest::Summary s = ktest::run(options);
+    if (boot::params.pkmap_stats)
+        mm::pkmap_print_stats();
     x86::debug_exit(s.ok() ? x86::ExitCode::Pass : x86::ExitCode::Fail);
 }
 

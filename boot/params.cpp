@@ -28,6 +28,7 @@ void parse_params() {
         {"highmem", cmdline::Kind::Size, &params.highmem},
         {"acpi", cmdline::Kind::String, params.acpi, sizeof(params.acpi)},
         {"ktest.cpus", cmdline::Kind::Uint, &params.ktest_cpus},
+        {"pkmap.stats", cmdline::Kind::Flag, &params.pkmap_stats},
     };
     if (!boot_info.has_cmdline)
         return;

@@ -18,6 +18,7 @@ struct KernelParams {
     u64 highmem = 0;                    // highmem=SIZE: force the top SIZE of RAM into HIGHMEM
     char acpi[8] = "";                  // acpi=off: find CPUs through the MP table
     u64 ktest_cpus = 0;                 // ktest.cpus=N: the CPUs the runner gave QEMU
+    bool pkmap_stats = false;           // pkmap.stats: print the kmap() pool's counters at the end
 };
 
 extern KernelParams params;

@@ -198,6 +198,21 @@ bool is_kmap_local_address(u32 va) {
            page <= fix_to_virt(FIX_KMAP_BEGIN);
 }
 
+Page* kmap_local_page_at(u32 va) {
+    sched::Task* t = sched::current();
+    if (!t)
+        return nullptr;
+    const KmapCtrl& kc = kmap_ctrl(t);
+    // Holding a mapping pins the task to this CPU, where its slots are.
+    const unsigned cpu = x86::this_cpu_index();
+    for (int i = 0; i < kc.idx; ++i) {
+        const auto pos = static_cast<unsigned>(i);
+        if (kc.pteval[pos] && kmap_local_slot_address(cpu, pos) == (va & PAGE_MASK))
+            return pfn_to_page(Pfn(kc.pteval[pos] >> PAGE_SHIFT));
+    }
+    return nullptr;
+}
+
 // ---- map and unmap (spec §2.3-2.5) ---------------------------------------------
 
 static void* kmap_local_pfn_prot(Pfn pfn, x86::pte_t prot) {

@@ -75,6 +75,8 @@ void kunmap_atomic(Page*) = delete;
 // The virtual address of position `pos` of CPU `cpu`'s block.
 u32 kmap_local_slot_address(unsigned cpu, unsigned pos);
 bool is_kmap_local_address(u32 va);
+// The page the current task has mapped at kmap_local address `va`, or null.
+Page* kmap_local_page_at(u32 va);
 
 KmapCtrl& kmap_ctrl(sched::Task* task);
 int kmap_local_depth();   // of the current task, in mappings

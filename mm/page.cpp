@@ -1,6 +1,7 @@
 #include "mm/page.h"
 
 #include "lib/bug.h"
+#include "mm/page_address.h"
 
 namespace mm {
 
@@ -32,7 +33,7 @@ Page* virt_to_page(const void* addr) { return pfn_to_page(Pfn::down(virt_to_phys
 void* page_address(const Page* page) {
     const Pfn pfn = page_to_pfn(page);
     if (is_highmem_pfn(pfn))
-        return nullptr;
+        return highmem_page_address(page);   // its kmap() slot, if it has one
     return phys_to_virt(pfn.phys());
 }
 

@@ -4,9 +4,9 @@
 //
 // Conversions (all O(1)):
 //   pfn_to_page / page_to_pfn        Pfn <-> Page*
-//   page_address(page)               the direct-map address of a lowmem page,
-//                                    null for a highmem page (until kmap
-//                                    gives it one)
+//   page_address(page)               the direct-map address of a lowmem page;
+//                                    for a highmem page its kmap() pool
+//                                    address, or null (mm/page_address.h)
 //   phys_to_virt / virt_to_phys      lowmem only; anything else is a BUG
 //   virt_to_page                     a direct-map address's page
 #pragma once
@@ -53,7 +53,8 @@ inline PhysAddr page_to_phys(const Page* page) { return page_to_pfn(page).phys()
 void* phys_to_virt(PhysAddr addr);
 PhysAddr virt_to_phys(const void* addr);
 Page* virt_to_page(const void* addr);
-// The page's kernel address if it has one; null for an unmapped highmem page.
+// The page's kernel address if it has one; null for a highmem page that
+// kmap() has not put in a pool slot (kmap_local never gives one: P11).
 void* page_address(const Page* page);
 
 // Whether `addr` is inside the lowmem direct map.

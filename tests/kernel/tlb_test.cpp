@@ -10,6 +10,7 @@
 #include "mm/pgtable.h"
 #include "mm/vmalloc.h"
 #include "sched/sched.h"
+#include "tests/kernel/stale_read.h"
 #include "tests/ktest/ktest.h"
 
 using namespace x86;
@@ -90,30 +91,6 @@ KTEST(tlb, two_cpus_flushing_at_once_both_complete_t3) {
 
 namespace {
 
-struct StaleRead {
-    volatile u32* va;
-    Atomic<u32> read_once{0};
-    Atomic<u32> retargeted{0};
-    Atomic<u32> finished{0};
-    u32 first = 0;
-    u32 second = 0;
-};
-
-// Runs on CPU B from the call-function IPI: interrupts off. Between its two
-// reads it executes no invlpg and writes neither CR3 nor CR4; it only polls
-// for cross-CPU requests, which is how a shootdown reaches it here.
-void reader(void* arg) {
-    auto* s = static_cast<StaleRead*>(arg);
-    s->first = *s->va;
-    s->read_once.store(1);
-    while (!s->retargeted.load()) {
-        smp_process_pending_calls();
-        pause();
-    }
-    s->second = *s->va;
-    s->finished.store(1);
-}
-
 // Returns what CPU B read after CPU A retargeted the mapping.
 u32 retarget_while_b_reads(bool skip_shootdown, u32* first) {
     using namespace mm;
@@ -126,28 +103,20 @@ u32 retarget_while_b_reads(bool skip_shootdown, u32* first) {
     x86::pte_t* pte = lookup_kernel_pte(reinterpret_cast<u32>(area));
     const x86::pte_t old = *pte;
 
-    static StaleRead s;
-    s.va = area;
-    s.read_once.store(0);
-    s.retargeted.store(0);
-    s.finished.store(0);
-    smp_call_function_single(1, reader, &s, false);
-    while (!s.read_once.load())
-        pause();
+    static ktest::StaleRead s;
+    s.start(1, area);
     *pte = static_cast<u32>(page_to_phys(other).value()) | (old & 0xfff);
     tlb_test_skip_shootdown.store(skip_shootdown);
     flush_tlb_kernel_range(reinterpret_cast<u32>(area), reinterpret_cast<u32>(area) + PAGE_SIZE);
     tlb_test_skip_shootdown.store(false);
-    s.retargeted.store(1);
-    while (!s.finished.load())
-        pause();
+    const u32 second = s.finish();
     // Put it back everywhere before anyone frees anything.
     *pte = old;
     flush_tlb_kernel_range(reinterpret_cast<u32>(area), reinterpret_cast<u32>(area) + PAGE_SIZE);
     vfree(const_cast<u32*>(area));
     free_page(other);
     *first = s.first;
-    return s.second;
+    return second;
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include "lib/printk.h"
 #include "lib/string.h"
 #include "mm/kmap_local.h"
+#include "mm/pkmap.h"
 #include "sched/mutex.h"
 #include "sched/sched.h"
 
@@ -292,6 +293,12 @@ void check_leaks(Context& ctx) {
         // The thread's exit hook undoes it (and WARNs): say it here, by case.
         ctx.fail(__FILE__, __LINE__, "leak: %d kmap_local mapping(s) still held", depth);
         ctx.expect_warn("kmap_local.exit_with_mappings", 1);
+    }
+    if (const unsigned held = mm::pkmap_held_slots()) {
+        // Dropped back to count 1 (mapped, unused) so later cases find a pool.
+        ctx.fail(__FILE__, __LINE__, "leak: %u kmap() slot(s) still held (a kmap without its "
+                 "kunmap)", held);
+        mm::pkmap_release_held();
     }
     for (unsigned i = 0; i < nr_leak_checks; ++i) {
         char detail[160] = "";

@@ -1,0 +1,31 @@
+// page_address() for highmem pages: the hash of pages that kmap() gave a
+// pool address (Linux's HASHED_PAGE_VIRTUAL, spec §4.9).
+//
+// A highmem page has no permanent kernel address; while it sits in a pkmap
+// slot (count >= 1) this table maps the page to that slot's address, so
+// page_address() finds it. 128 buckets, each a list under its own
+// interrupt-safe lock (page_address() may be called from any context); the
+// entries are a static array with one entry per pool slot, so registering
+// never allocates. Only the pool writes it, under the pool's lock, which is
+// why a page can be in it at most once.
+#pragma once
+
+#include "mm/page.h"
+
+namespace mm {
+
+constexpr unsigned PA_HASH_ORDER = 7;
+constexpr unsigned PA_HASH_BUCKETS = 1u << PA_HASH_ORDER;
+
+// The pool address of a highmem page, or null (not in any slot).
+void* highmem_page_address(const Page* page);
+
+// Record (va != null, a pool address) or forget (va == null) the pool
+// address of a highmem page. BUGs on a lowmem page (mm.set_page_address)
+// and on a va outside the pool.
+void set_page_address(Page* page, void* va);
+
+// For the consistency test (P12): how many pages bucket `b` holds.
+unsigned page_address_bucket_size(unsigned b);
+
+} // namespace mm

@@ -1,0 +1,271 @@
+// The pkmap pool: the implementation (the contract is in pkmap.h).
+#include "mm/pkmap.h"
+
+#include "arch/x86/smp.h"
+#include "arch/x86/tlb.h"
+#include "lib/bug.h"
+#include "lib/printk.h"
+#include "lib/spinlock.h"
+#include "mm/kmap_local.h"
+#include "mm/page_address.h"
+#include "mm/pgtable.h"
+#include "sched/preempt.h"
+#include "sched/wait.h"
+
+namespace mm {
+
+static_assert((LAST_PKMAP & (LAST_PKMAP - 1)) == 0, "the cursor wraps by masking");
+
+namespace {
+
+// Everything below `lock` is owned by it; the wait queue has its own.
+struct Pool {
+    Spinlock lock;                  // Linux's kmap_lock
+    int count[LAST_PKMAP];
+    u32 cursor;                     // the last slot handed out or probed
+    PkmapStats stats;
+    sched::WaitQueue wait;          // pkmap_map_wait
+};
+Pool pool;
+
+x86::pte_t* ptes;                   // the pool's page table: slot n is ptes[n]
+x86::pte_t kmap_prot;
+bool skip_wrap_shootdown;           // test-only
+
+void* slot_address(u32 nr) { return reinterpret_cast<void*>(pkmap_addr(nr)); }
+
+// The pool lock, taken with interrupts on (see pkmap.h). A guard so every
+// return path drops it; the sleeping path drops and retakes it in between.
+class [[nodiscard]] PoolLock : Pinned {
+public:
+    PoolLock() {
+        WARN("pkmap.lock_irqs_off", !x86::irqs_enabled(),
+             "the kmap() pool lock taken with interrupts off: a wrap's shootdown could deadlock");
+        pool.lock.lock();
+    }
+    ~PoolLock() { pool.lock.unlock(); }
+};
+
+// Clear every count-1 slot; then one shootdown of the whole pool if any was
+// cleared. Called with the lock held, at a wrap and from kmap_flush_unused.
+void flush_all_zero_pkmaps() {
+    u32 cleared = 0;
+    for (u32 nr = 0; nr < LAST_PKMAP; ++nr) {
+        if (pool.count[nr] != 1)
+            continue;
+        pool.count[nr] = 0;
+        const x86::pte_t pte = ptes[nr];
+        if (!(pte & x86::PTE_PRESENT))
+            BUG("pkmap.slot_without_pte", "pkmap slot %u has count 1 and no PTE", nr);
+        // Not atomic, and need not be: nobody reaches the PTE without the lock.
+        ptes[nr] = 0;
+        set_page_address(pfn_to_page(Pfn(pte >> PAGE_SHIFT)), nullptr);
+        ++cleared;
+    }
+    if (!cleared)
+        return;   // no PTE changed: no TLB can hold anything stale (P6)
+    PkmapStats& s = pool.stats;
+    ++s.flushes;
+    s.slots_cleared += cleared;
+    s.last_flush_start = pkmap_addr(0);
+    s.last_flush_end = pkmap_addr(LAST_PKMAP);
+    if (skip_wrap_shootdown) {
+        x86::local_flush_all();   // the negative control: the others keep theirs
+        return;
+    }
+    // 1024 pages, far above the ceiling: one full flush on every CPU. Other
+    // CPUs spinning on the pool lock take the IPI: their interrupts are on.
+    x86::flush_tlb_kernel_range(s.last_flush_start, s.last_flush_end);
+}
+
+// Sleep until a kunmap frees something. Called and returns with the lock
+// held; drops it while asleep.
+void sleep_on_full_pool() {
+    ++pool.stats.waits;
+    sched::WaitEntry entry{sched::current_task(), {}};
+    pool.wait.add(entry);
+    // Marked sleeping before the lock is dropped: a kunmap in between sees
+    // the entry (it checks the queue under the lock) and wakes us.
+    sched::set_current_sleeping();
+    pool.lock.unlock();
+    sched::schedule();
+    sched::set_current_running();
+    pool.wait.remove(entry);
+    pool.lock.lock();
+}
+
+// A slot for `page`, which has none: the scan, the wrap, the sleep (spec
+// §4.5). Called with the lock held.
+void* map_new_virtual(Page* page) {
+    for (;;) {
+        u32 budget = LAST_PKMAP;
+        for (;;) {
+            const u32 nr = pool.cursor = (pool.cursor + 1) & (LAST_PKMAP - 1);
+            if (nr == 0) {
+                ++pool.stats.wraps;
+                flush_all_zero_pkmaps();
+                budget = LAST_PKMAP;
+            }
+            if (pool.count[nr] == 0) {
+                // No flush: a count of 0 means no TLB holds this slot.
+                ptes[nr] = static_cast<x86::pte_t>(page_to_phys(page).value()) | kmap_prot;
+                pool.count[nr] = 1;
+                set_page_address(page, slot_address(nr));
+                return slot_address(nr);
+            }
+            if (--budget == 0)
+                break;
+        }
+        sleep_on_full_pool();
+        // Someone may have mapped our page while we slept: share its slot.
+        if (void* va = highmem_page_address(page)) {
+            ++pool.stats.waits_found_mapped;
+            return va;
+        }
+    }
+}
+
+void* kmap_high(Page* page) {
+    PoolLock guard;
+    // Only under the lock can a highmem page's address be trusted.
+    void* va = highmem_page_address(page);
+    if (va) {
+        ++pool.stats.hits;
+    } else {
+        ++pool.stats.misses;
+        va = map_new_virtual(page);
+    }
+    const u32 nr = pkmap_nr(reinterpret_cast<u32>(va));
+    if (++pool.count[nr] < 2)
+        BUG("pkmap.count_corrupt", "kmap(pfn %#x): slot %u has count %d after taking it",
+            page_to_pfn(page).value(), nr, pool.count[nr]);
+    return va;
+}
+
+void kunmap_high(Page* page) {
+    bool need_wakeup = false;
+    {
+        PoolLock guard;
+        void* va = highmem_page_address(page);
+        if (!va)
+            BUG("pkmap.kunmap_unmapped", "kunmap(pfn %#x): the page is in no kmap() slot",
+                page_to_pfn(page).value());
+        const u32 nr = pkmap_nr(reinterpret_cast<u32>(va));
+        // 1 means "mapped, no holder": one more kunmap than kmaps.
+        if (pool.count[nr] <= 1)
+            BUG("pkmap.kunmap_unbalanced",
+                "kunmap(pfn %#x): slot %u has no holder left (count %d); unbalanced kunmap",
+                page_to_pfn(page).value(), nr, pool.count[nr]);
+        // The PTE stays: the slot is reused only after the next wrap's flush.
+        if (--pool.count[nr] == 1)
+            need_wakeup = pool.wait.has_waiters();   // under the lock: no lost wake-up
+    }
+    if (need_wakeup)
+        pool.wait.wake_all();
+}
+
+} // namespace
+
+void* kmap(Page* page) {
+    might_sleep();
+    if (!is_highmem(page))
+        return page_address(page);
+    return kmap_high(page);
+}
+
+void kunmap(Page* page) {
+    might_sleep();
+    if (!is_highmem(page))
+        return;
+    kunmap_high(page);
+}
+
+Page* kmap_to_page(const void* vaddr) {
+    const u32 addr = reinterpret_cast<u32>(vaddr);
+    if (WARN_ONCE("pkmap.kmap_to_page", is_pkmap_address(addr),
+                  "kmap_to_page(%p): a kmap() address (deprecated helper)", vaddr))
+        return pfn_to_page(Pfn(ptes[pkmap_nr(addr)] >> PAGE_SHIFT));
+    if (WARN_ONCE("kmap_local.kmap_to_page", is_kmap_local_address(addr),
+                  "kmap_to_page(%p): a kmap_local address (deprecated helper)", vaddr)) {
+        if (Page* page = kmap_local_page_at(addr))
+            return page;
+        BUG("kmap_local.kmap_to_page", "kmap_to_page(%p): not one of this task's kmap_local slots",
+            vaddr);
+    }
+    return virt_to_page(vaddr);
+}
+
+void kmap_flush_unused() {
+    PoolLock guard;
+    flush_all_zero_pkmaps();
+}
+
+void pkmap_init() {
+    ptes = pkmap_page_table();
+    kmap_prot = kernel_pte_flags();   // PAGE_KERNEL, global where the CPU has PGE
+}
+
+PkmapStats pkmap_stats() {
+    PoolLock guard;
+    return pool.stats;
+}
+
+void pkmap_print_stats() {
+    const PkmapStats s = pkmap_stats();
+    printk("pkmap: %u hits, %u misses, %u wraps, %u flushes clearing %u slots, "
+           "%u waits (%u found their page mapped), %u slots held\n",
+           s.hits, s.misses, s.wraps, s.flushes, s.slots_cleared, s.waits,
+           s.waits_found_mapped, pkmap_held_slots());
+    for (unsigned cpu = 0; cpu < x86::NR_CPUS; ++cpu)
+        if (x86::cpu_online(cpu))
+            printk("pkmap: CPU %u: %u full TLB flushes\n", cpu,
+                   x86::tlb_counters(cpu).full_flushes);
+}
+
+int pkmap_count(u32 nr) {
+    PoolLock guard;
+    return pool.count[nr];
+}
+
+x86::pte_t pkmap_pte(u32 nr) { return ptes[nr]; }
+
+unsigned pkmap_held_slots() {
+    PoolLock guard;
+    unsigned held = 0;
+    for (int c : pool.count)
+        held += c > 1;
+    return held;
+}
+
+unsigned pkmap_release_held() {
+    unsigned held = 0;
+    {
+        PoolLock guard;
+        for (int& c : pool.count) {
+            if (c > 1) {
+                c = 1;
+                ++held;
+            }
+        }
+    }
+    if (held)
+        pool.wait.wake_all();
+    return held;
+}
+
+bool pkmap_test_reset() {
+    PoolLock guard;
+    for (int c : pool.count)
+        if (c > 1)
+            return false;
+    flush_all_zero_pkmaps();
+    pool.cursor = 0;
+    return true;
+}
+
+void pkmap_test_skip_wrap_shootdown(bool skip) {
+    PoolLock guard;
+    skip_wrap_shootdown = skip;
+}
+
+} // namespace mm

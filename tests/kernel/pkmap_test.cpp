@@ -1,0 +1,654 @@
+// kmap() and the pkmap pool, rule by rule (linux-highmem-spec.md §4.11):
+// each case is named after the invariant it proves. P8's BUGs are crash
+// tests in pkmap_crash_test.cpp. Cases that assume a fresh pool start with
+// pkmap_test_reset(), so they hold whatever ran before them.
+#include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/time.h"
+#include "arch/x86/tlb.h"
+#include "lib/random.h"
+#include "mm/buddy.h"
+#include "mm/kmap_local.h"
+#include "mm/page_address.h"
+#include "mm/pkmap.h"
+#include "mm/zone.h"
+#include "sched/sched.h"
+#include "tests/kernel/stale_read.h"
+#include "tests/ktest/ktest.h"
+
+using namespace mm;
+
+KTEST_SUITE(pkmap);
+
+namespace {
+
+// ---- highmem pages, filled with a pattern that names them --------------------
+
+constexpr unsigned MAX_PAGES = 2 * LAST_PKMAP;
+constexpr u32 SCRATCH_WORDS = 8;   // the last words of a page: per-CPU scratch
+constexpr u32 PATTERN_WORDS = PAGE_SIZE / 4 - SCRATCH_WORDS;
+
+u32 pattern(unsigned page, u32 word) { return (page + 1) * 0x9e3779b1u + word; }
+
+// The pages a case works on (cases run one at a time).
+struct HighPages {
+    Page* page[MAX_PAGES] = {};
+    unsigned n = 0;
+
+    // `count` highmem pages, each filled through kmap_local with its pattern;
+    // false if the configuration does not have them.
+    bool get(unsigned count) {
+        put();
+        if (zone_free_pages(ZONE_HIGHMEM) < count + 64)
+            return false;
+        for (; n < count; ++n) {
+            Page* p = alloc_page(Gfp::HighUser);
+            if (!p || !is_highmem(p)) {
+                if (p)
+                    free_page(p);
+                put();
+                return false;
+            }
+            page[n] = p;
+            auto* w = static_cast<u32*>(kmap_local_page(p));
+            for (u32 i = 0; i < PAGE_SIZE / 4; ++i)
+                w[i] = i < PATTERN_WORDS ? pattern(n, i) : 0;
+            kunmap_local(w);
+        }
+        return true;
+    }
+    void put() {
+        for (unsigned i = 0; i < n; ++i)
+            free_page(page[i]);
+        n = 0;
+    }
+    Page* operator[](unsigned i) const { return page[i]; }
+};
+HighPages pages;
+
+// Counts words of page `index`'s pattern that `va` does not show.
+u32 mismatches(const void* va, unsigned index) {
+    const auto* w = static_cast<const volatile u32*>(va);
+    u32 bad = 0;
+    for (u32 i = 0; i < PATTERN_WORDS; ++i)
+        bad += w[i] != pattern(index, i);
+    return bad;
+}
+
+#define NEED_HIGHMEM_PAGES(count)                                                   \
+    do {                                                                            \
+        if (!pages.get(count))                                                      \
+            KTEST_SKIP("needs " #count " free highmem pages");                      \
+    } while (0)
+
+// Every case leaves the pages freed and the pool with nothing held.
+struct CaseCleanup {
+    ~CaseCleanup() {
+        pkmap_test_skip_wrap_shootdown(false);
+        pages.put();
+    }
+};
+
+// ---- TLB counters of every CPU ----------------------------------------------
+
+struct FlushSnapshot {
+    x86::TlbCounters c[x86::NR_CPUS];
+    static FlushSnapshot now() {
+        FlushSnapshot s;
+        for (unsigned i = 0; i < x86::NR_CPUS; ++i)
+            s.c[i] = x86::tlb_counters(i);
+        return s;
+    }
+};
+
+// Whether every online CPU ran exactly `full` full flushes and no invlpg
+// between the two snapshots; reports the first CPU that did not.
+bool every_cpu_flushed(ktest::Context& ktest_ctx, const FlushSnapshot& a, const FlushSnapshot& b,
+                       u32 full) {
+    bool ok = true;
+    for (unsigned cpu = 0; cpu < x86::NR_CPUS; ++cpu) {
+        if (!x86::cpu_online(cpu))
+            continue;
+        const u32 f = b.c[cpu].full_flushes - a.c[cpu].full_flushes;
+        const u32 i = b.c[cpu].invlpg - a.c[cpu].invlpg;
+        if (f != full || i != 0) {
+            ktest_ctx.diag("CPU %u: %u full flushes (expected %u), %u invlpg (expected 0)", cpu, f,
+                           full, i);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+// kmap + kunmap pages[first .. first + count): each one a slot at count 1.
+void cycle(unsigned first, unsigned count) {
+    for (unsigned i = first; i < first + count; ++i) {
+        kmap(pages[i]);
+        kunmap(pages[i]);
+    }
+}
+
+unsigned slot_of(const void* va) { return pkmap_nr(reinterpret_cast<u32>(va)); }
+
+} // namespace
+
+// ---- P1-P3: one page ---------------------------------------------------------------
+
+KTEST(pkmap, p1_first_kmap_of_a_fresh_pool_takes_slot_1) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(1);
+    ASSERT_TRUE(pkmap_test_reset());
+    void* va = kmap(pages[0]);
+    EXPECT_EQ(reinterpret_cast<u32>(va), pkmap_addr(1));
+    EXPECT_EQ(pkmap_count(1), 2);
+    EXPECT_EQ(page_address(pages[0]), va);
+    EXPECT_EQ(mismatches(va, 0), 0u);
+    kunmap(pages[0]);
+}
+
+KTEST(pkmap, p2_same_page_twice_same_address_and_count_3) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(1);
+    ASSERT_TRUE(pkmap_test_reset());   // a freed page may still sit in a slot
+    const PkmapStats before = pkmap_stats();
+    void* a = kmap(pages[0]);
+    void* b = kmap(pages[0]);
+    EXPECT_EQ(a, b);
+    const unsigned nr = slot_of(a);
+    EXPECT_EQ(pkmap_count(nr), 3);
+    const PkmapStats after = pkmap_stats();
+    EXPECT_EQ(after.misses - before.misses, 1u);
+    EXPECT_EQ(after.hits - before.hits, 1u);
+    kunmap(pages[0]);
+    EXPECT_EQ(pkmap_count(nr), 2);
+    kunmap(pages[0]);
+    EXPECT_EQ(pkmap_count(nr), 1);
+}
+
+KTEST(pkmap, p3_last_kunmap_keeps_pte_and_address_and_flushes_nothing) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(1);
+    ASSERT_TRUE(pkmap_test_reset());
+    void* va = kmap(pages[0]);
+    const unsigned nr = slot_of(va);
+    const x86::pte_t pte = pkmap_pte(nr);
+    const FlushSnapshot f0 = FlushSnapshot::now();
+    const PkmapStats s0 = pkmap_stats();
+    kunmap(pages[0]);
+    EXPECT_EQ(pkmap_count(nr), 1);
+    EXPECT_EQ(pkmap_pte(nr), pte);
+    EXPECT_TRUE(pte & x86::PTE_PRESENT);
+    EXPECT_EQ(page_address(pages[0]), va);
+    EXPECT_EQ(mismatches(va, 0), 0u);   // still mapped: the slot is only unused
+    // Again: the same slot, found by the hash: a hit, no new slot, no flush.
+    void* again = kmap(pages[0]);
+    EXPECT_EQ(again, va);
+    EXPECT_EQ(pkmap_count(nr), 2);
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(s1.hits - s0.hits, 1u);
+    EXPECT_EQ(s1.misses - s0.misses, 0u);
+    EXPECT_EQ(s1.flushes - s0.flushes, 0u);
+    EXPECT_TRUE(every_cpu_flushed(ktest_ctx, f0, FlushSnapshot::now(), 0));
+    kunmap(pages[0]);
+}
+
+// ---- P4-P6: the wrap ----------------------------------------------------------------
+
+// The "one wrap" test: on 1, 4 and 8 CPUs (the matrix), one wrap is one
+// flush_tlb_kernel_range of exactly the pool, so one full flush on every
+// online CPU, the initiator included.
+KTEST(pkmap, p4_wrap_clears_unused_slots_with_one_full_flush_on_every_cpu) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP);
+    ASSERT_TRUE(pkmap_test_reset());
+    cycle(0, LAST_PKMAP - 1);   // slots 1 .. LAST_PKMAP-1, each at count 1
+    for (u32 nr = 1; nr < LAST_PKMAP; ++nr)
+        ASSERT_EQ(pkmap_count(nr), 1);
+    const PkmapStats s0 = pkmap_stats();
+    const FlushSnapshot f0 = FlushSnapshot::now();
+    void* va = kmap(pages[LAST_PKMAP - 1]);
+    const FlushSnapshot f1 = FlushSnapshot::now();
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(reinterpret_cast<u32>(va), pkmap_addr(0));
+    EXPECT_EQ(s1.wraps - s0.wraps, 1u);
+    EXPECT_EQ(s1.flushes - s0.flushes, 1u);
+    EXPECT_EQ(s1.slots_cleared - s0.slots_cleared, LAST_PKMAP - 1);
+    EXPECT_EQ(s1.last_flush_start, pkmap_addr(0));
+    EXPECT_EQ(s1.last_flush_end, pkmap_addr(LAST_PKMAP));
+    EXPECT_TRUE(every_cpu_flushed(ktest_ctx, f0, f1, 1));
+    unsigned still_there = 0;
+    for (u32 nr = 1; nr < LAST_PKMAP; ++nr)
+        still_there += pkmap_count(nr) != 0 || pkmap_pte(nr) != 0 ||
+                       page_address(pages[nr - 1]) != nullptr;
+    EXPECT_EQ(still_there, 0u);
+    EXPECT_EQ(mismatches(va, LAST_PKMAP - 1), 0u);
+    kunmap(pages[LAST_PKMAP - 1]);
+}
+
+KTEST(pkmap, p5_after_the_wrap_the_next_miss_takes_slot_1_without_a_flush) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
+    ASSERT_TRUE(pkmap_test_reset());
+    cycle(0, LAST_PKMAP);   // the last one wrapped into slot 0
+    const PkmapStats s0 = pkmap_stats();
+    const FlushSnapshot f0 = FlushSnapshot::now();
+    void* va = kmap(pages[LAST_PKMAP]);
+    EXPECT_EQ(reinterpret_cast<u32>(va), pkmap_addr(1));
+    EXPECT_TRUE(every_cpu_flushed(ktest_ctx, f0, FlushSnapshot::now(), 0));
+    kunmap(pages[LAST_PKMAP]);
+    // And none until the cursor wraps again: LAST_PKMAP - 2 more misses.
+    cycle(0, LAST_PKMAP - 2);
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(s1.flushes - s0.flushes, 0u);
+    EXPECT_EQ(s1.wraps - s0.wraps, 0u);
+    EXPECT_TRUE(every_cpu_flushed(ktest_ctx, f0, FlushSnapshot::now(), 0));
+}
+
+KTEST(pkmap, p6_a_wrap_with_no_unused_slot_flushes_nothing) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP);
+    ASSERT_TRUE(pkmap_test_reset());
+    for (unsigned i = 0; i < LAST_PKMAP - 1; ++i)   // slots 1.., all held
+        kmap(pages[i]);
+    const PkmapStats s0 = pkmap_stats();
+    const FlushSnapshot f0 = FlushSnapshot::now();
+    void* va = kmap(pages[LAST_PKMAP - 1]);   // wraps; slot 0 is free
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(reinterpret_cast<u32>(va), pkmap_addr(0));
+    EXPECT_EQ(s1.wraps - s0.wraps, 1u);
+    EXPECT_EQ(s1.flushes - s0.flushes, 0u);
+    EXPECT_TRUE(every_cpu_flushed(ktest_ctx, f0, FlushSnapshot::now(), 0));
+    for (unsigned i = 0; i < LAST_PKMAP; ++i)
+        kunmap(pages[i]);
+}
+
+// ---- P7: a full pool --------------------------------------------------------------------
+
+namespace {
+
+struct Waiter {
+    Page* page;
+    unsigned index;
+    void* got = nullptr;
+    u32 bad_words = 0;
+    Atomic<u32> done{0};
+};
+
+void kmap_and_report(void* arg) {
+    auto* w = static_cast<Waiter*>(arg);
+    w->got = kmap(w->page);   // sleeps: every slot is held
+    w->bad_words = mismatches(w->got, w->index);
+    w->done.store(1);
+}
+
+// Until the waiter has its slot; before the join, whose freeing of the
+// thread's stack flushes TLBs of its own.
+void wait_done(const Waiter& w) {
+    while (!w.done.load())
+        sched::sleep_ticks(1);
+}
+
+// The CPU for a waiter: another one than the caller's if there is one.
+int other_cpu() { return x86::num_online_cpus() > 1 ? static_cast<int>(x86::num_online_cpus() - 1) : 0; }
+
+sched::Task* start_waiter(Waiter& w, const char* name) {
+    sched::KthreadOptions opts;
+    opts.cpu = other_cpu();
+    opts.allowed = x86::cpu_bit(static_cast<unsigned>(opts.cpu));
+    return sched::kthread_create(kmap_and_report, &w, name, opts);
+}
+
+// Wait (bounded) until `n` more kmap callers sleep on the pool than at `s0`.
+bool sleeping_on_pool(const PkmapStats& s0, u32 n, sched::Task* const* tasks, unsigned count) {
+    const u64 deadline = x86::now_ns() + 5'000'000'000ull;
+    while (x86::now_ns() < deadline) {
+        bool all = pkmap_stats().waits - s0.waits == n;
+        for (unsigned i = 0; i < count; ++i)
+            all = all && tasks[i]->state == sched::TaskState::Sleeping;
+        if (all)
+            return true;
+        sched::sleep_ticks(1);
+    }
+    return false;
+}
+
+void hold_every_slot() {
+    for (unsigned i = 0; i < LAST_PKMAP; ++i)
+        kmap(pages[i]);
+}
+
+} // namespace
+
+KTEST(pkmap, p7_full_pool_kmap_sleeps_until_a_kunmap_on_another_cpu) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
+    ASSERT_TRUE(pkmap_test_reset());
+    hold_every_slot();
+    EXPECT_EQ(pkmap_held_slots(), LAST_PKMAP);
+    const PkmapStats s0 = pkmap_stats();
+    Waiter w{pages[LAST_PKMAP], LAST_PKMAP};
+    sched::Task* t = start_waiter(w, "pkmap-waiter");
+    ASSERT_NOT_NULL(t);
+    const bool slept = sleeping_on_pool(s0, 1, &t, 1);
+    EXPECT_TRUE(slept);
+    EXPECT_NULL(w.got);
+    // A kunmap here (on another CPU than the waiter's, if there are two)
+    // drops slot 7's page to count 1 and wakes the waiter; it gets slot 7
+    // only after its scan reaches the wrap and flushes.
+    const unsigned freed = slot_of(page_address(pages[7]));
+    const FlushSnapshot f0 = FlushSnapshot::now();
+    kunmap(pages[7]);
+    wait_done(w);
+    const FlushSnapshot f1 = FlushSnapshot::now();
+    sched::kthread_join(t);
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(reinterpret_cast<u32>(w.got), pkmap_addr(freed));
+    EXPECT_EQ(w.bad_words, 0u);
+    EXPECT_EQ(s1.waits - s0.waits, 1u);
+    EXPECT_EQ(s1.flushes - s0.flushes, 1u);
+    EXPECT_EQ(s1.slots_cleared - s0.slots_cleared, 1u);
+    EXPECT_TRUE(every_cpu_flushed(ktest_ctx, f0, f1, 1));
+    EXPECT_NULL(page_address(pages[7]));
+    // A kmap() address belongs to no task: this one releases the waiter's.
+    kunmap(pages[LAST_PKMAP]);
+    for (unsigned i = 0; i < LAST_PKMAP; ++i)
+        if (i != 7)
+            kunmap(pages[i]);
+}
+
+KTEST(pkmap, p7_a_woken_waiter_takes_the_slot_another_waiter_mapped_for_its_page) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
+    ASSERT_TRUE(pkmap_test_reset());
+    hold_every_slot();
+    const PkmapStats s0 = pkmap_stats();
+    // Two tasks want the same page; one kunmap wakes both. Whichever takes
+    // the lock first maps the page; the other must find it and share it.
+    Waiter a{pages[LAST_PKMAP], LAST_PKMAP};
+    Waiter b{pages[LAST_PKMAP], LAST_PKMAP};
+    sched::Task* tasks[2] = {start_waiter(a, "pkmap-waiter-a"), start_waiter(b, "pkmap-waiter-b")};
+    ASSERT_NOT_NULL(tasks[0]);
+    ASSERT_NOT_NULL(tasks[1]);
+    EXPECT_TRUE(sleeping_on_pool(s0, 2, tasks, 2));
+    const unsigned freed = slot_of(page_address(pages[3]));
+    kunmap(pages[3]);
+    sched::kthread_join(tasks[0]);
+    sched::kthread_join(tasks[1]);
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(a.got, b.got);
+    EXPECT_EQ(reinterpret_cast<u32>(a.got), pkmap_addr(freed));
+    EXPECT_EQ(pkmap_count(freed), 3);
+    EXPECT_EQ(s1.waits - s0.waits, 2u);
+    EXPECT_EQ(s1.waits_found_mapped - s0.waits_found_mapped, 1u);
+    EXPECT_EQ(s1.flushes - s0.flushes, 1u);
+    EXPECT_EQ(a.bad_words + b.bad_words, 0u);
+    kunmap(pages[LAST_PKMAP]);
+    kunmap(pages[LAST_PKMAP]);
+    for (unsigned i = 0; i < LAST_PKMAP; ++i)
+        if (i != 3)
+            kunmap(pages[i]);
+}
+
+// ---- P9-P12 -------------------------------------------------------------------------
+
+KTEST(pkmap, p9_a_lowmem_page_is_its_direct_map_address_and_touches_no_pool_state) {
+    Page* low = alloc_page(Gfp::Kernel);
+    ASSERT_NOT_NULL(low);
+    const PkmapStats s0 = pkmap_stats();
+    const unsigned held = pkmap_held_slots();
+    void* va = kmap(low);
+    EXPECT_EQ(va, page_address(low));
+    EXPECT_TRUE(is_direct_map_address(va));
+    EXPECT_EQ(pkmap_held_slots(), held);
+    kunmap(low);
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(s1.hits, s0.hits);
+    EXPECT_EQ(s1.misses, s0.misses);
+    EXPECT_EQ(pkmap_held_slots(), held);
+    free_page(low);
+}
+
+KTEST(pkmap, p10_kmap_in_atomic_context_warns_might_sleep) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(1);
+    KTEST_EXPECT_WARN("sched.might_sleep", 1);
+    {
+        sched::PreemptGuard atomic;
+        kmap(pages[0]);   // a hit or a miss with a free slot: it does not sleep
+    }
+    kunmap(pages[0]);
+}
+
+KTEST(pkmap, p10_kmap_with_interrupts_off_warns_and_so_does_the_pool_lock) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(1);
+    ASSERT_TRUE(pkmap_test_reset());   // no wrap (and so no shootdown) on the way
+    KTEST_EXPECT_WARN("sched.might_sleep", 1);
+    KTEST_EXPECT_WARN("pkmap.lock_irqs_off", 1);
+    const u32 flags = x86::irq_save();
+    kmap(pages[0]);
+    x86::irq_restore(flags);
+    kunmap(pages[0]);
+}
+
+KTEST(pkmap, p11_a_page_mapped_only_by_kmap_local_has_no_page_address) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(1);
+    ASSERT_TRUE(pkmap_test_reset());   // no slot left over from a freed page
+    void* va = kmap_local_page(pages[0]);
+    EXPECT_NULL(page_address(pages[0]));
+    EXPECT_EQ(mismatches(va, 0), 0u);
+    kunmap_local(va);
+}
+
+KTEST(pkmap, p12_every_mapped_slot_is_in_the_hash_once) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + LAST_PKMAP / 2);
+    ASSERT_TRUE(pkmap_test_reset());
+    static_assert(PA_HASH_BUCKETS == 128);
+    // Half the pages held, a wrap, the rest cycled: slots at 2 and at 1.
+    Xorshift32 rng(12);
+    bool held[LAST_PKMAP + LAST_PKMAP / 2] = {};
+    for (unsigned i = 0; i < pages.n; ++i) {
+        kmap(pages[i]);
+        held[i] = rng.below(2) == 0 && i < LAST_PKMAP / 2;
+        if (!held[i])
+            kunmap(pages[i]);
+    }
+    unsigned mapped = 0, wrong = 0;
+    for (u32 nr = 0; nr < LAST_PKMAP; ++nr) {
+        if (pkmap_count(nr) < 1)
+            continue;
+        ++mapped;
+        Page* p = pfn_to_page(Pfn(pkmap_pte(nr) >> PAGE_SHIFT));
+        if (reinterpret_cast<u32>(page_address(p)) != pkmap_addr(nr)) {
+            if (++wrong < 4)
+                ktest_ctx.diag("slot %u: its page's address is %p", nr, page_address(p));
+        }
+    }
+    unsigned in_hash = 0, used_buckets = 0;
+    for (unsigned b = 0; b < PA_HASH_BUCKETS; ++b) {
+        in_hash += page_address_bucket_size(b);
+        used_buckets += page_address_bucket_size(b) != 0;
+    }
+    EXPECT_EQ(wrong, 0u);
+    // As many entries as mapped slots, and each slot's page finds its own
+    // slot: no page is in the hash twice.
+    EXPECT_EQ(in_hash, mapped);
+    EXPECT_GT(mapped, LAST_PKMAP / 2);
+    EXPECT_GT(used_buckets, PA_HASH_BUCKETS / 2);   // the hash spreads
+    for (unsigned i = 0; i < pages.n; ++i)
+        if (held[i])
+            kunmap(pages[i]);
+}
+
+// ---- kmap_to_page and the reset -----------------------------------------------------
+
+KTEST(pkmap, kmap_to_page_finds_each_kind_and_warns_on_kmap_addresses) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(2);
+    KTEST_EXPECT_WARN("pkmap.kmap_to_page", 1);
+    KTEST_EXPECT_WARN("kmap_local.kmap_to_page", 1);
+    void* k = kmap(pages[0]);
+    EXPECT_EQ(kmap_to_page(static_cast<char*>(k) + 100), pages[0]);
+    kunmap(pages[0]);
+    void* l = kmap_local_page(pages[1]);
+    EXPECT_EQ(kmap_to_page(l), pages[1]);
+    kunmap_local(l);
+    Page* low = alloc_page(Gfp::Kernel);
+    ASSERT_NOT_NULL(low);
+    EXPECT_EQ(kmap_to_page(page_address(low)), low);   // no WARN: the direct map
+    free_page(low);
+}
+
+KTEST(pkmap, the_test_reset_refuses_while_a_slot_is_held) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(2);
+    kmap(pages[0]);
+    kmap(pages[1]);
+    kunmap(pages[1]);
+    EXPECT_FALSE(pkmap_test_reset());
+    EXPECT_NE(page_address(pages[1]), nullptr);   // nothing changed
+    kunmap(pages[0]);
+    EXPECT_TRUE(pkmap_test_reset());
+    EXPECT_NULL(page_address(pages[0]));
+    EXPECT_NULL(page_address(pages[1]));
+    EXPECT_EQ(reinterpret_cast<u32>(kmap(pages[1])), pkmap_addr(1));
+    kunmap(pages[1]);
+}
+
+// ---- the stale-TLB proof ---------------------------------------------------------------
+
+namespace {
+
+// On a fresh pool, CPU B reads slot 1 while it holds page 0; then the pool
+// wraps and slot 1 is given to page LAST_PKMAP + 1. Returns B's second read.
+u32 b_reads_slot_1_across_a_wrap(bool skip_shootdown, u32* first) {
+    void* va = kmap(pages[0]);
+    static ktest::StaleRead s;
+    s.start(1, static_cast<volatile u32*>(va));
+    *first = s.first;
+    kunmap(pages[0]);
+    cycle(1, LAST_PKMAP - 2);   // slots 2 .. LAST_PKMAP-1
+    pkmap_test_skip_wrap_shootdown(skip_shootdown);
+    kmap(pages[LAST_PKMAP]);    // the wrap: slot 0
+    pkmap_test_skip_wrap_shootdown(false);
+    void* again = kmap(pages[LAST_PKMAP + 1]);
+    const bool reused = again == va;
+    const u32 second = s.finish();
+    kunmap(pages[LAST_PKMAP + 1]);
+    kunmap(pages[LAST_PKMAP]);
+    x86::flush_tlb_all();   // forget what the negative control left in B
+    return reused ? second : 0;
+}
+
+} // namespace
+
+KTEST(pkmap, after_a_wrap_cpu_b_sees_the_slots_new_page) {
+    CaseCleanup cleanup;
+    if (x86::num_online_cpus() < 2)
+        KTEST_SKIP("needs a second CPU");
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + 2);
+    ASSERT_TRUE(pkmap_test_reset());
+    u32 first = 0;
+    EXPECT_EQ(b_reads_slot_1_across_a_wrap(false, &first), pattern(LAST_PKMAP + 1, 0));
+    EXPECT_EQ(first, pattern(0, 0));
+}
+
+KTEST(pkmap, without_the_wraps_shootdown_cpu_b_reads_the_old_page) {
+    CaseCleanup cleanup;
+    if (x86::num_online_cpus() < 2)
+        KTEST_SKIP("needs a second CPU");
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + 2);
+    ASSERT_TRUE(pkmap_test_reset());
+    // The negative control of the case above: it proves that case can fail.
+    u32 first = 0;
+    EXPECT_EQ(b_reads_slot_1_across_a_wrap(true, &first), pattern(0, 0));
+    EXPECT_EQ(first, pattern(0, 0));
+}
+
+// ---- every CPU at once -----------------------------------------------------------------
+
+namespace {
+
+constexpr unsigned CONCURRENT_PAGES = LAST_PKMAP + LAST_PKMAP / 2;   // wraps happen
+constexpr unsigned MAX_WORKERS = SCRATCH_WORDS;
+
+struct Worker {
+    unsigned cpu;
+    u32 ops;
+    u32 bad_pattern = 0;
+    u32 bad_scratch = 0;
+    u32 last_written[CONCURRENT_PAGES] = {};   // this worker's scratch word, by page
+};
+Worker workers[MAX_WORKERS];
+sched::Completion start_line;
+
+// Maps up to 4 random pages at once (kmap has no order rule), checks each
+// page's pattern and this CPU's scratch word, writes a new scratch value,
+// sometimes sleeps holding them, unmaps in random order.
+void worker_fn(void* arg) {
+    auto* w = static_cast<Worker*>(arg);
+    Xorshift32 rng(0x5eed0000u + w->cpu);
+    start_line.wait();
+    for (u32 op = 0; op < w->ops;) {
+        unsigned idx[4];
+        void* va[4];
+        const unsigned n = 1 + rng.below(4);
+        for (unsigned k = 0; k < n; ++k, ++op) {
+            idx[k] = rng.below(CONCURRENT_PAGES);
+            va[k] = kmap(pages[idx[k]]);
+            w->bad_pattern += mismatches(va[k], idx[k]) != 0;
+            volatile u32* scratch = static_cast<u32*>(va[k]) + PATTERN_WORDS + w->cpu;
+            w->bad_scratch += *scratch != w->last_written[idx[k]];
+            *scratch = w->last_written[idx[k]] = op + 1;
+        }
+        if (rng.below(8) == 0)
+            sched::yield();
+        for (unsigned k = n; k-- > 0;) {
+            const unsigned j = rng.below(k + 1);   // any one of those still held
+            kunmap(pages[idx[j]]);
+            idx[j] = idx[k];
+        }
+    }
+}
+
+} // namespace
+
+KTEST(pkmap, every_cpu_kmaps_and_kunmaps_at_once_and_sees_the_right_pages) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + LAST_PKMAP / 2);
+    ASSERT_TRUE(pkmap_test_reset());
+    const unsigned ncpu = min(x86::num_online_cpus(), MAX_WORKERS);
+    // Enough for more than LAST_PKMAP distinct pages, so the pool wraps
+    // even on one CPU.
+    const u32 ops = 3000 * ktest::stress_scale();
+    const PkmapStats s0 = pkmap_stats();
+    start_line.reinit();
+    sched::Task* tasks[MAX_WORKERS] = {};
+    for (unsigned c = 0; c < ncpu; ++c) {
+        Worker& w = workers[c];
+        w.cpu = c;
+        w.ops = ops;
+        w.bad_pattern = w.bad_scratch = 0;
+        for (u32& v : w.last_written)
+            v = 0;
+        sched::KthreadOptions opts;
+        opts.cpu = static_cast<int>(c);
+        opts.allowed = x86::cpu_bit(c);
+        tasks[c] = sched::kthread_create(worker_fn, &w, "pkmap-worker", opts);
+        ASSERT_NOT_NULL(tasks[c]);
+    }
+    start_line.complete_all();
+    for (unsigned c = 0; c < ncpu; ++c)
+        sched::kthread_join(tasks[c]);
+    const PkmapStats s1 = pkmap_stats();
+    for (unsigned c = 0; c < ncpu; ++c) {
+        EXPECT_EQ(workers[c].bad_pattern, 0u);
+        EXPECT_EQ(workers[c].bad_scratch, 0u);
+    }
+    EXPECT_GT(s1.flushes - s0.flushes, 0u);   // the wraps were part of it
+    ktest_ctx.diag("%u CPUs x %u ops: %u misses, %u hits, %u wraps, %u flushes, %u waits", ncpu,
+                   ops, s1.misses - s0.misses, s1.hits - s0.hits, s1.wraps - s0.wraps,
+                   s1.flushes - s0.flushes, s1.waits - s0.waits);
+}
