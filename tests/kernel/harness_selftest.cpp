@@ -3,6 +3,8 @@
 // it: ktest.filter=harness_selftest.<case>.
 #include "arch/x86/cpu.h"
 #include "lib/bug.h"
+#include "mm/buddy.h"
+#include "mm/pkmap.h"
 #include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
@@ -34,6 +36,14 @@ KTEST(harness_selftest, hang) {
 // Returns with preemption disabled: the leak check must fail it.
 KTEST(harness_selftest, leaks_preempt_count) {
     sched::preempt_disable();
+}
+
+// Returns holding a kmap() slot: the runner's leak check must fail it.
+KTEST(harness_selftest, leaks_a_kmap_slot) {
+    mm::Page* page = mm::alloc_page(mm::Gfp::HighUser);
+    if (!page || !mm::is_highmem(page))
+        KTEST_SKIP("needs a highmem page");
+    mm::kmap(page);   // no kunmap (and the page stays allocated: it is in a slot)
 }
 
 // Sleeps forever: the in-kernel watchdog must end it (ktest.timeout).
