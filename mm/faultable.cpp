@@ -20,6 +20,7 @@ namespace {
 constexpr u32 REGION_AREA = 0x40000000;
 constexpr unsigned MAX_REGIONS = 8;
 constexpr x86::pte_t REGION_PTE = x86::PTE_PRESENT | x86::PTE_WRITE;
+constexpr x86::pte_t REGION_PTE_RO = x86::PTE_PRESENT;
 
 FaultableRegion regions[MAX_REGIONS];
 Spinlock regions_lock;
@@ -28,7 +29,73 @@ u32 slot_base(unsigned i) { return REGION_AREA + i * x86::PGDIR_SIZE; }
 
 x86::pte_t* region_pte(u32 va) { return lookup_kernel_pte(va); }
 
+Page* pte_page(x86::pte_t pte) { return pfn_to_page(Pfn(pte >> PAGE_SHIFT)); }
+
+// Pages taken out of the page table, freed once every TLB forgot them.
+class FreeList {
+public:
+    void add(Page* page) {
+        page->private_data = reinterpret_cast<u32>(m_head);
+        m_head = page;
+    }
+    ~FreeList() {
+        while (m_head) {
+            Page* next = reinterpret_cast<Page*>(m_head->private_data);
+            m_head->private_data = 0;
+            free_page(m_head);
+            m_head = next;
+        }
+    }
+
+private:
+    Page* m_head = nullptr;
+};
+
+enum class Effect : u8 { None, Upgraded, Invalidated };
+
+// Under the ptl, once the PTEs of [start, end) changed: an invalidation is
+// flushed from every CPU first, then every secondary TLB hears of it.
+void publish(FaultableRegion& r, u32 start, u32 end, Effect effect) {
+    if (effect == Effect::Invalidated) {
+        x86::flush_tlb_kernel_range(start, end);
+        notify_secondary_tlbs(r, start, end, PteChange::Invalidate);
+    } else if (effect == Effect::Upgraded) {
+        notify_secondary_tlbs(r, start, end, PteChange::Upgrade);
+    }
+}
+
+bool range_ok(const FaultableRegion* r, u32 va, u32 len) {
+    return !WARN("region.bad_range",
+                 !r || len == 0 || (va | len) & (PAGE_SIZE - 1) || va < r->base ||
+                     va - r->base > r->size || len > r->size - (va - r->base),
+                 "[%#x, +%#x) is not a page-aligned range of region %s", va, len,
+                 r ? r->name : "(null)");
+}
+
+// start/end notifications around a change that may invalidate.
+class [[nodiscard]] RangeBracket : Pinned {
+public:
+    RangeBracket(FaultableRegion& r, u32 start, u32 end) : m_r(r), m_start(start), m_end(end) {
+        notify_range_start(r, start, end);
+    }
+    ~RangeBracket() { notify_range_end(m_r, m_start, m_end); }
+
+private:
+    FaultableRegion& m_r;
+    u32 m_start;
+    u32 m_end;
+};
+
 } // namespace
+
+RegionPtl::RegionPtl(FaultableRegion& r) : m_region(r) {
+    WARN("region.ptl_context", sched::in_interrupt() || !x86::irqs_enabled(),
+         "region %s: page-table lock taken %s", r.name,
+         sched::in_interrupt() ? "in an interrupt" : "with interrupts off");
+    r.ptl.lock();
+}
+
+x86::pte_t region_pte_value(const FaultableRegion&, u32 va) { return *region_pte(va & PAGE_MASK); }
 
 FaultableRegion* region_create(u32 size, const char* name) {
     if (WARN("region.bad_size", size == 0 || size > x86::PGDIR_SIZE,
@@ -64,29 +131,71 @@ FaultableRegion* region_create(u32 size, const char* name) {
 void region_destroy(FaultableRegion* r) {
     if (!r)
         return;
-    Page* to_free = nullptr;
-    {
-        SpinlockGuard guard(r->ptl);
-        for (u32 va = r->base; va < r->base + r->size; va += PAGE_SIZE) {
-            x86::pte_t* pte = region_pte(va);
-            if (!(*pte & x86::PTE_PRESENT))
-                continue;
-            Page* page = pfn_to_page(Pfn(*pte >> PAGE_SHIFT));
-            *pte = 0;
-            page->private_data = reinterpret_cast<u32>(to_free);
-            to_free = page;
-        }
-    }
-    // Every CPU forgets the range before its pages can be reused.
-    x86::flush_tlb_kernel_range(r->base, r->base + r->size);
-    while (to_free) {
-        Page* next = reinterpret_cast<Page*>(to_free->private_data);
-        to_free->private_data = 0;
-        free_page(to_free);
-        to_free = next;
-    }
+    WARN("region.destroy_with_notifiers",
+         !r->secondary_notifiers.empty() || !r->range_notifiers.empty(),
+         "region %s destroyed with notifiers registered", r->name);
+    region_unmap(r, r->base, r->size);
+    while (SecondaryTlbNotifier* n = r->secondary_notifiers.pop_front())
+        n->region = nullptr;
+    while (SecondaryTlbNotifier* n = r->range_notifiers.pop_front())
+        n->region = nullptr;
     SpinlockGuard guard(regions_lock);
     r->used = false;
+}
+
+bool region_unmap(FaultableRegion* r, u32 va, u32 len) {
+    if (!range_ok(r, va, len))
+        return false;
+    might_sleep();
+    RangeBracket bracket(*r, va, va + len);
+    FreeList to_free;   // after the lock, when no TLB can reach them
+    RegionPtl ptl(*r);
+    Effect effect = Effect::None;
+    for (u32 p = va; p < va + len; p += PAGE_SIZE) {
+        x86::pte_t* pte = region_pte(p);
+        if (!(*pte & x86::PTE_PRESENT))
+            continue;
+        to_free.add(pte_page(*pte));
+        *pte = 0;
+        effect = Effect::Invalidated;
+    }
+    publish(*r, va, va + len, effect);
+    return true;
+}
+
+bool region_protect(FaultableRegion* r, u32 va, u32 len, bool writable) {
+    if (!range_ok(r, va, len))
+        return false;
+    might_sleep();
+    RangeBracket bracket(*r, va, va + len);
+    RegionPtl ptl(*r);
+    Effect effect = Effect::None;
+    for (u32 p = va; p < va + len; p += PAGE_SIZE) {
+        x86::pte_t* pte = region_pte(p);
+        if (!(*pte & x86::PTE_PRESENT) || !!(*pte & x86::PTE_WRITE) == writable)
+            continue;
+        *pte ^= x86::PTE_WRITE;
+        effect = writable ? Effect::Upgraded : Effect::Invalidated;
+    }
+    publish(*r, va, va + len, effect);
+    return true;
+}
+
+bool region_map_page(FaultableRegion* r, u32 va, Page* page, bool writable, Page** replaced) {
+    *replaced = nullptr;
+    if (!range_ok(r, va, PAGE_SIZE))
+        return false;
+    might_sleep();
+    RangeBracket bracket(*r, va, va + PAGE_SIZE);
+    RegionPtl ptl(*r);
+    x86::pte_t* pte = region_pte(va);
+    const bool was_present = *pte & x86::PTE_PRESENT;
+    if (was_present)
+        *replaced = pte_page(*pte);
+    *pte = static_cast<u32>(page_to_phys(page).value()) | (writable ? REGION_PTE : REGION_PTE_RO);
+    // Replacing a translation is an invalidation; filling a hole, an upgrade.
+    publish(*r, va, va + PAGE_SIZE, was_present ? Effect::Invalidated : Effect::Upgraded);
+    return true;
 }
 
 FaultableRegion* region_of(u32 va) {
@@ -114,11 +223,13 @@ bool region_handle_fault(u32 va) {
     memzero_page(page, 0, PAGE_SIZE);   // never hand out old contents
     bool installed = false;
     {
-        SpinlockGuard guard(r->ptl);
-        x86::pte_t* pte = region_pte(va & PAGE_MASK);
+        RegionPtl ptl(*r);
+        const u32 page_va = va & PAGE_MASK;
+        x86::pte_t* pte = region_pte(page_va);
         if (!(*pte & x86::PTE_PRESENT)) {   // someone else may have won the race
             *pte = static_cast<u32>(page_to_phys(page).value()) | REGION_PTE;
             installed = true;
+            publish(*r, page_va, page_va + PAGE_SIZE, Effect::Upgraded);
         }
     }
     if (!installed)

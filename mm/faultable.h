@@ -12,13 +12,23 @@
 //   copy_to_region_inatomic(dst, src, n)  page faults disabled: fails fast,
 //                                         returns the bytes not copied
 //
-// (and the same from the region). Each region has a page-table lock, a
-// spinlock taken in task context, under which its PTEs change.
+// (and the same from the region).
+//
+// Each region has a page-table lock (ptl), a spinlock taken in task context
+// with interrupts on, under which its PTEs change: a change that takes a
+// translation away (unmap, remap, write permission removed) is followed,
+// still under the lock, by a shootdown of its range on every CPU and then by
+// the secondary-TLB notifications (mm/secondary_tlb.h); an upgrade
+// (not-present -> present, read-only -> writable) needs no CPU flush on
+// x86 and is notified right after the PTE write.
 #pragma once
 
+#include "arch/x86/paging.h"
 #include "lib/atomic.h"
 #include "lib/spinlock.h"
-#include "mm/types.h"
+#include "mm/page.h"
+#include "mm/secondary_tlb.h"
+#include "sched/mutex.h"
 
 namespace mm {
 
@@ -30,6 +40,22 @@ struct FaultableRegion {
     Atomic<u32> faults{0};     // faults resolved
     Atomic<u32> sleep_in_fault{0};   // test: sleep a tick inside each fault
     bool used = false;
+    // Notifiers: secondary-TLB ones under ptl, start/end ones under the mutex.
+    List<SecondaryTlbNotifier, &SecondaryTlbNotifier::node> secondary_notifiers;
+    List<SecondaryTlbNotifier, &SecondaryTlbNotifier::node> range_notifiers;
+    sched::Mutex range_notifiers_mutex;
+};
+
+// The page-table lock: task context, interrupts on (WARNs region.ptl_context
+// otherwise: a shootdown under it would wait forever on a CPU spinning for it
+// with interrupts off).
+class [[nodiscard]] RegionPtl : Pinned {
+public:
+    explicit RegionPtl(FaultableRegion& r);
+    ~RegionPtl() { m_region.ptl.unlock(); }
+
+private:
+    FaultableRegion& m_region;
 };
 
 // Up to 4 MiB, page-granular; null when none is left.
@@ -38,6 +64,19 @@ FaultableRegion* region_create(u32 size, const char* name);
 void region_destroy(FaultableRegion* region);
 FaultableRegion* region_of(u32 va);
 bool region_page_present(const FaultableRegion& region, u32 va);
+// The PTE of `va` (stable while the caller holds the region's ptl).
+x86::pte_t region_pte_value(const FaultableRegion& region, u32 va);
+
+// Page-table changes (task context, may sleep; each WARNs region.bad_range
+// and does nothing for a range outside the region):
+//   region_unmap      clear [va, va + len): shootdown, notify; pages freed
+//   region_protect    write permission on or off for the present pages
+//   region_map_page   put `page` at va (the region owns it from now on);
+//                     *replaced gets the page it replaced, or null, for the
+//                     caller to free once nothing can use it
+bool region_unmap(FaultableRegion* region, u32 va, u32 len);
+bool region_protect(FaultableRegion* region, u32 va, u32 len, bool writable);
+bool region_map_page(FaultableRegion* region, u32 va, Page* page, bool writable, Page** replaced);
 
 u32 copy_to_region(void* dst, const void* src, u32 n);
 u32 copy_to_region_inatomic(void* dst, const void* src, u32 n);

@@ -362,7 +362,17 @@ void schedule() {
     __schedule(false);
 }
 
-void yield() { schedule(); }
+// Sleeping and yielding where it is not allowed WARN (might_sleep) and then
+// do not switch: a switch would hand this CPU's preempt count, and any
+// spinlock held, to whichever task runs next. A yield is only a hint, and a
+// sleep that returns early is the lesser damage; the WARN names the caller.
+static bool may_switch() { return preempt_count() == 0 && x86::irqs_enabled(); }
+
+void yield() {
+    might_sleep();
+    if (may_switch())
+        schedule();
+}
 
 void preempt_enable() {
     asm volatile("" ::: "memory");
@@ -421,6 +431,8 @@ u32 jiffies() { return jiffy_count.load(); }
 
 void sleep_ticks(u32 ticks) {
     might_sleep();
+    if (!may_switch())
+        return;
     Task* me = current();
     {
         SpinlockIrqsaveGuard guard(sleepers_lock);

@@ -22,6 +22,8 @@ bool sched_running();
 
 void schedule();
 bool wake_up_process(Task* task);
+// Both may sleep: from atomic context or with interrupts off they WARN
+// (sched.might_sleep) and return without switching.
 void yield();
 // Sleep for at least `ticks` timer ticks (1/HZ s each).
 void sleep_ticks(u32 ticks);

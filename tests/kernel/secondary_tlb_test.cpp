@@ -1,0 +1,661 @@
+// Secondary-TLB notifiers (linux-highmem-spec.md §7.3, N1-N4; seeds/004)
+// and a simulated device TLB that depends on them.
+//
+// The device caches what it looked up in a faultable region - the frame,
+// whether it was writable, and also "not present" - and serves reads and
+// writes from that cache (DMA to the frame, through kmap_local), until its
+// notifier drops entries. It looks up under the region's page-table lock,
+// and it accesses memory under its own lock, which its notifier also takes:
+// so an invalidation that returns has waited for any access in flight, as an
+// IOMMU's invalidation waits for in-flight DMA.
+#include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/tlb.h"
+#include "lib/random.h"
+#include "mm/buddy.h"
+#include "mm/faultable.h"
+#include "mm/layout.h"
+#include "mm/local_mapping.h"
+#include "mm/page_copy.h"
+#include "mm/pkmap.h"
+#include "mm/secondary_tlb.h"
+#include "mm/zone.h"
+#include "sched/mutex.h"
+#include "sched/sched.h"
+#include "tests/ktest/ktest.h"
+
+using namespace mm;
+
+KTEST_SUITE(secondary_tlb);
+
+namespace {
+
+// A region for one case, destroyed at its end.
+struct Region {
+    FaultableRegion* r;
+    explicit Region(u32 pages) : r(region_create(pages * PAGE_SIZE, "secondary-tlb test")) {}
+    ~Region() { region_destroy(r); }
+    u32 va(u32 page) const { return r->base + page * PAGE_SIZE; }
+};
+
+// ---- a notifier that records its calls and the context they came in --------
+
+struct Recorder {
+    SecondaryTlbNotifier n;
+    u32 calls = 0;
+    u32 last_start = 0;
+    u32 last_end = 0;
+    u32 bad_context = 0;      // not atomic, interrupts off, in an interrupt, ptl not ours
+    u32 invlpg_at_call = 0;   // this CPU's invlpg counter when the last call came
+    void (*extra)() = nullptr;
+};
+
+void record(SecondaryTlbNotifier& n, u32 start, u32 end);
+const SecondaryTlbOps recording_ops = {.invalidate_secondary_tlbs = record};
+
+Recorder& recorder_of(SecondaryTlbNotifier& n) { return *static_cast<Recorder*>(n.data); }
+
+// A recorder, reset, registered for [start, end).
+bool listen(Recorder& rec, u32 start, u32 end, void (*extra)() = nullptr) {
+    rec.calls = rec.last_start = rec.last_end = rec.bad_context = rec.invlpg_at_call = 0;
+    rec.n.data = &rec;
+    rec.extra = extra;
+    return secondary_tlb_register(rec.n, start, end, recording_ops);
+}
+
+void record(SecondaryTlbNotifier& n, u32 start, u32 end) {
+    Recorder& rec = recorder_of(n);
+    ++rec.calls;
+    rec.last_start = start;
+    rec.last_end = end;
+    rec.bad_context += !sched::in_atomic() || !x86::irqs_enabled() || sched::in_interrupt() ||
+                       n.region->ptl.owner() != x86::this_cpu_index();
+    rec.invlpg_at_call = x86::tlb_counters(x86::this_cpu_index()).invlpg;
+    if (rec.extra)
+        rec.extra();
+}
+
+// Faults page `p` in by writing `value` to its first word.
+bool touch(const Region& region, u32 p, u32 value) {
+    return copy_to_region(reinterpret_cast<void*>(region.va(p)), &value, 4) == 0;
+}
+
+} // namespace
+
+// ---- N1 ---------------------------------------------------------------------------------
+
+KTEST(secondary_tlb, n1_one_call_per_flush_with_its_range_after_the_cpu_flush_under_the_ptl) {
+    Region region(8);
+    ASSERT_NOT_NULL(region.r);
+    static Recorder rec;
+    ASSERT_TRUE(listen(rec, region.va(0), region.va(8)));
+    for (u32 p = 0; p < 4; ++p)
+        ASSERT_TRUE(touch(region, p, p));
+    // Each fault is an upgrade of its own page: one call each.
+    EXPECT_EQ(rec.calls, 4u);
+    EXPECT_EQ(rec.last_start, region.va(3));
+    EXPECT_EQ(rec.last_end, region.va(4));
+
+    // An unmap of three pages: one shootdown of three pages, then one call.
+    const u32 invlpg_before = x86::tlb_counters(x86::this_cpu_index()).invlpg;
+    rec.calls = 0;
+    ASSERT_TRUE(region_unmap(region.r, region.va(1), 3 * PAGE_SIZE));
+    EXPECT_EQ(rec.calls, 1u);
+    EXPECT_EQ(rec.last_start, region.va(1));
+    EXPECT_EQ(rec.last_end, region.va(4));
+    // The CPU side was flushed before the notifier heard of it.
+    EXPECT_EQ(rec.invlpg_at_call - invlpg_before, 3u);
+
+    // Taking write permission away, giving it back, replacing a page: one
+    // call each, with the operation's range.
+    rec.calls = 0;
+    ASSERT_TRUE(region_protect(region.r, region.va(0), PAGE_SIZE, false));
+    EXPECT_EQ(rec.calls, 1u);
+    ASSERT_TRUE(region_protect(region.r, region.va(0), PAGE_SIZE, true));
+    EXPECT_EQ(rec.calls, 2u);
+    Page* page = alloc_page(Gfp::HighUser);
+    ASSERT_NOT_NULL(page);
+    Page* replaced = nullptr;
+    ASSERT_TRUE(region_map_page(region.r, region.va(0), page, true, &replaced));
+    EXPECT_EQ(rec.calls, 3u);
+    EXPECT_EQ(rec.last_start, region.va(0));
+    EXPECT_EQ(rec.last_end, region.va(1));
+    EXPECT_NOT_NULL(replaced);
+    if (replaced)
+        free_page(replaced);
+    // Nothing changed, nothing to tell: no flush, no call.
+    ASSERT_TRUE(region_unmap(region.r, region.va(5), PAGE_SIZE));
+    ASSERT_TRUE(region_protect(region.r, region.va(0), PAGE_SIZE, true));
+    EXPECT_EQ(rec.calls, 3u);
+    EXPECT_EQ(rec.bad_context, 0u);
+    secondary_tlb_unregister(rec.n);
+}
+
+KTEST(secondary_tlb, n1_a_notifier_hears_only_of_changes_that_touch_its_range) {
+    Region region(8);
+    ASSERT_NOT_NULL(region.r);
+    static Recorder rec;
+    ASSERT_TRUE(listen(rec, region.va(2), region.va(4)));
+    for (u32 p = 0; p < 8; ++p)
+        ASSERT_TRUE(touch(region, p, p));
+    EXPECT_EQ(rec.calls, 2u);   // the faults of pages 2 and 3
+    rec.calls = 0;
+    ASSERT_TRUE(region_unmap(region.r, region.va(5), 3 * PAGE_SIZE));
+    EXPECT_EQ(rec.calls, 0u);
+    // A change that overlaps: the call carries the change's whole range.
+    ASSERT_TRUE(region_unmap(region.r, region.va(0), 3 * PAGE_SIZE));
+    EXPECT_EQ(rec.calls, 1u);
+    EXPECT_EQ(rec.last_start, region.va(0));
+    EXPECT_EQ(rec.last_end, region.va(3));
+    secondary_tlb_unregister(rec.n);
+    ASSERT_TRUE(region_unmap(region.r, region.va(3), PAGE_SIZE));
+    EXPECT_EQ(rec.calls, 1u);   // unregistered: no more calls
+}
+
+// ---- N2 ---------------------------------------------------------------------------------
+
+namespace {
+sched::Mutex notifier_mutex;
+void sleeps() { sched::sleep_ticks(1); }
+void yields() { sched::yield(); }
+void takes_a_mutex() {
+    sched::MutexGuard guard(notifier_mutex);   // uncontended: it would not block here
+}
+} // namespace
+
+KTEST(secondary_tlb, n2_a_notifier_that_sleeps_yields_or_takes_a_mutex_warns) {
+    Region region(4);
+    ASSERT_NOT_NULL(region.r);
+    static Recorder rec;
+    void (*const misdeeds[])() = {sleeps, yields, takes_a_mutex};
+    KTEST_EXPECT_WARN("sched.might_sleep", 3);
+    for (unsigned i = 0; i < 3; ++i) {
+        ASSERT_TRUE(listen(rec, region.va(0), region.va(4), misdeeds[i]));
+        ASSERT_TRUE(touch(region, i, i));   // one upgrade: one call, one WARN
+        EXPECT_EQ(rec.calls, 1u);
+        secondary_tlb_unregister(rec.n);
+    }
+}
+
+// ---- N3 ---------------------------------------------------------------------------------
+
+namespace {
+
+struct RangeRecorder {
+    SecondaryTlbNotifier n;
+    u32 starts = 0;
+    u32 ends = 0;
+    bool start_could_sleep = true;
+};
+RangeRecorder range_rec;
+
+void range_start(SecondaryTlbNotifier&, u32, u32) {
+    ++range_rec.starts;
+    range_rec.start_could_sleep &= !sched::in_atomic() && x86::irqs_enabled();
+}
+void range_end(SecondaryTlbNotifier&, u32, u32) { ++range_rec.ends; }
+
+const SecondaryTlbOps both_kinds = {
+    .invalidate_secondary_tlbs = record, .invalidate_range_start = range_start,
+    .invalidate_range_end = range_end};
+const SecondaryTlbOps range_only = {.invalidate_range_start = range_start,
+                                    .invalidate_range_end = range_end};
+
+} // namespace
+
+KTEST(secondary_tlb, n3_both_kinds_of_callback_in_one_notifier_are_refused) {
+    Region region(4);
+    ASSERT_NOT_NULL(region.r);
+    KTEST_EXPECT_WARN("secondary_tlb.both_kinds", 1);
+    SecondaryTlbNotifier n;
+    EXPECT_FALSE(secondary_tlb_register(n, region.va(0), region.va(4), both_kinds));
+    EXPECT_NULL(n.region);
+    // Start/end alone is accepted: it brackets invalidating changes, outside
+    // the lock where it may sleep, and hears nothing of upgrades.
+    range_rec.starts = range_rec.ends = 0;
+    range_rec.start_could_sleep = true;
+    ASSERT_TRUE(secondary_tlb_register(range_rec.n, region.va(0), region.va(4), range_only));
+    ASSERT_TRUE(touch(region, 0, 1));
+    EXPECT_EQ(range_rec.starts, 0u);
+    ASSERT_TRUE(region_unmap(region.r, region.va(0), PAGE_SIZE));
+    EXPECT_EQ(range_rec.starts, 1u);
+    EXPECT_EQ(range_rec.ends, 1u);
+    EXPECT_TRUE(range_rec.start_could_sleep);
+    secondary_tlb_unregister(range_rec.n);
+}
+
+// ---- N4 and the kernel-range refusal ------------------------------------------------------
+
+KTEST(secondary_tlb, n4_a_pool_wrap_and_a_kmap_local_unmap_call_no_notifier) {
+    Region region(4);
+    ASSERT_NOT_NULL(region.r);
+    static Recorder rec;
+    ASSERT_TRUE(listen(rec, region.va(0), region.va(4)));
+    Page* page = alloc_page(Gfp::HighUser);
+    ASSERT_NOT_NULL(page);
+    const SecondaryTlbStats s0 = secondary_tlb_stats();
+    const PkmapStats p0 = pkmap_stats();
+    {
+        LocalMapping m(page);   // unmapped with a local invlpg at the scope's end
+        *static_cast<volatile u32*>(m.get()) = 1;
+    }
+    kmap(page);
+    kunmap(page);
+    kmap_flush_unused();   // the wrap's flush: every count-1 slot, one shootdown
+    const PkmapStats p1 = pkmap_stats();
+    EXPECT_GE(p1.flushes - p0.flushes, is_highmem(page) ? 1u : 0u);
+    const SecondaryTlbStats s1 = secondary_tlb_stats();
+    EXPECT_EQ(rec.calls, 0u);
+    EXPECT_EQ(s1.invalidations - s0.invalidations, 0u);
+    EXPECT_EQ(s1.callbacks - s0.callbacks, 0u);
+    free_page(page);
+    // The recorder works: a change in the region reaches it.
+    ASSERT_TRUE(touch(region, 0, 1));
+    EXPECT_EQ(rec.calls, 1u);
+    secondary_tlb_unregister(rec.n);
+}
+
+KTEST(secondary_tlb, registering_over_the_fixmap_or_the_pkmap_pool_is_refused) {
+    KTEST_EXPECT_WARN("secondary_tlb.kernel_range", 3);
+    KTEST_EXPECT_WARN("secondary_tlb.not_a_region", 2);
+    SecondaryTlbNotifier n;
+    EXPECT_FALSE(secondary_tlb_register(n, PKMAP_BASE, PKMAP_BASE + PAGE_SIZE, recording_ops));
+    EXPECT_FALSE(secondary_tlb_register(n, PKMAP_BASE - PAGE_SIZE, PKMAP_BASE + PAGE_SIZE,
+                                        recording_ops));
+    EXPECT_FALSE(secondary_tlb_register(n, FIXADDR_TOT_START, FIXADDR_TOT_START + PAGE_SIZE,
+                                        recording_ops));
+    // Next to them but outside any region: refused for that reason instead.
+    EXPECT_FALSE(secondary_tlb_register(n, PKMAP_BASE - 2 * PAGE_SIZE, PKMAP_BASE, recording_ops));
+    Region region(2);
+    ASSERT_NOT_NULL(region.r);
+    EXPECT_FALSE(secondary_tlb_register(n, region.va(0), region.va(3), recording_ops));
+    EXPECT_NULL(n.region);
+}
+
+KTEST(secondary_tlb, a_notification_without_the_ptl_warns) {
+    Region region(1);
+    ASSERT_NOT_NULL(region.r);
+    KTEST_EXPECT_WARN("secondary_tlb.bad_context", 1);
+    notify_secondary_tlbs(*region.r, region.va(0), region.va(1), PteChange::Upgrade);
+}
+
+// ---- the simulated device TLB ---------------------------------------------------------------
+
+namespace {
+
+enum class Access : u8 { Ok, NotPresent, ReadOnly };
+
+class DeviceTlb {
+public:
+    static constexpr unsigned ENTRIES = 48;
+
+    struct Stats {
+        u32 hits, misses, invalidations, entries_dropped, calls_in_interrupt;
+    };
+
+    bool attach(FaultableRegion* r) {
+        m_region = r;
+        for (Entry& e : m_entries)
+            e = {};
+        m_stats = {};
+        m_notifier.data = this;
+        return secondary_tlb_register(m_notifier, r->base, r->base + r->size, ops);
+    }
+    void detach() { secondary_tlb_unregister(m_notifier); }
+
+    // Read or write the word at `va`, as the device would: from its cache,
+    // or after a page walk that it then caches, whatever it found.
+    Access read(u32 va, u32* value) { return access(va, false, value); }
+    Access write(u32 va, u32 value) { return access(va, true, &value); }
+
+    Stats stats() const { return m_stats; }
+
+private:
+    struct Entry {
+        u32 page = 0;          // virtual page; 0: empty
+        Pfn pfn;
+        bool present = false;
+        bool writable = false;
+    };
+
+    static void invalidate(SecondaryTlbNotifier& n, u32 start, u32 end) {
+        DeviceTlb& d = *static_cast<DeviceTlb*>(n.data);
+        SpinlockGuard guard(d.m_lock);   // waits for an access in flight
+        d.m_stats.invalidations++;
+        d.m_stats.calls_in_interrupt += sched::in_interrupt();
+        for (Entry& e : d.m_entries) {
+            if (e.page && e.page >= start && e.page < end) {
+                e = {};
+                d.m_stats.entries_dropped++;
+            }
+        }
+    }
+    static constexpr SecondaryTlbOps ops = {.invalidate_secondary_tlbs = invalidate};
+
+    Entry* lookup(u32 page) {
+        for (Entry& e : m_entries)
+            if (e.page == page)
+                return &e;
+        return nullptr;
+    }
+
+    // Called with m_lock held: the "DMA" to the frame.
+    Access use(const Entry& e, u32 va, bool write, u32* value) {
+        if (!e.present)
+            return Access::NotPresent;
+        if (write && !e.writable)
+            return Access::ReadOnly;
+        LocalMapping m(pfn_to_page(e.pfn));
+        auto* word = reinterpret_cast<volatile u32*>(static_cast<char*>(m.get()) + (va & ~PAGE_MASK));
+        if (write)
+            *word = *value;
+        else
+            *value = *word;
+        return Access::Ok;
+    }
+
+    Access access(u32 va, bool write, u32* value) {
+        const u32 page = va & PAGE_MASK;
+        {
+            SpinlockGuard guard(m_lock);
+            if (Entry* e = lookup(page)) {
+                m_stats.hits++;
+                return use(*e, va, write, value);
+            }
+        }
+        // A miss: walk the page table under its lock, so that no change can
+        // slip between the walk and the cache fill unnoticed.
+        RegionPtl ptl(*m_region);
+        SpinlockGuard guard(m_lock);
+        m_stats.misses++;
+        Entry* e = lookup(page);
+        if (!e) {
+            e = &m_entries[m_next_victim];
+            m_next_victim = (m_next_victim + 1) % ENTRIES;
+            const x86::pte_t pte = region_pte_value(*m_region, page);
+            *e = {page, Pfn(pte >> PAGE_SHIFT), (pte & x86::PTE_PRESENT) != 0,
+                  (pte & x86::PTE_WRITE) != 0};
+        }
+        return use(*e, va, write, value);
+    }
+
+    SecondaryTlbNotifier m_notifier;
+    FaultableRegion* m_region = nullptr;
+    Spinlock m_lock;
+    Entry m_entries[ENTRIES];
+    unsigned m_next_victim = 0;
+    Stats m_stats{};
+};
+
+DeviceTlb device;
+
+// What the CPU side knows it has put at a page of the region.
+struct Expected {
+    bool present = false;
+    bool writable = false;
+    u32 tag = 0;   // word 0 of the page
+};
+
+// A fresh page with `tag` in word 0.
+Page* tagged_page(u32 tag) {
+    Page* page = alloc_page(Gfp::HighUser);
+    if (page)
+        memcpy_to_page(page, 0, &tag, 4);
+    return page;
+}
+
+bool remap(const Region& region, u32 p, u32 tag, bool writable) {
+    Page* page = tagged_page(tag);
+    if (!page)
+        return false;
+    Page* old = nullptr;
+    const bool ok = region_map_page(region.r, region.va(p), page, writable, &old);
+    if (old)
+        free_page(old);
+    return ok;
+}
+
+// ---- the randomized run -------------------------------------------------------------------
+
+constexpr unsigned MAX_DEVICE_WORKERS = 4;
+constexpr unsigned PAGES_PER_WORKER = 8;
+
+struct DeviceWorker {
+    const Region* region;
+    unsigned first_page;
+    u32 ops;
+    u32 seed;
+    Expected expected[PAGES_PER_WORKER];
+    u32 stale_reads, wrong_faults, writes_lost, writes_through_readonly, cpu_ops_failed;
+    u32 device_ops;
+};
+DeviceWorker device_workers[MAX_DEVICE_WORKERS];
+sched::Completion device_start;
+
+u32 cpu_read(u32 va) {
+    u32 v = 0;
+    copy_from_region_inatomic(&v, reinterpret_cast<void*>(va), 4);
+    return v;
+}
+
+// One device access to page `p`, checked against what the worker knows.
+void device_op(DeviceWorker& w, unsigned p, Xorshift32& rng) {
+    const Expected& x = w.expected[p];
+    const u32 va = w.region->va(w.first_page + p);
+    ++w.device_ops;
+    if (rng.below(3) == 0) {
+        const u32 value = rng.next() | 1;
+        const Access a = device.write(va + 4, value);
+        const Access want = !x.present ? Access::NotPresent : x.writable ? Access::Ok : Access::ReadOnly;
+        if (a != want) {
+            // A write through a stale or downgraded entry, or a spurious fault.
+            w.writes_through_readonly += a == Access::Ok;
+            w.wrong_faults += a != Access::Ok;
+            return;
+        }
+        // It must have landed in the page mapped now.
+        if (a == Access::Ok && cpu_read(va + 4) != value)
+            ++w.writes_lost;
+        return;
+    }
+    u32 value = 0;
+    const Access a = device.read(va, &value);
+    if (a != (x.present ? Access::Ok : Access::NotPresent))
+        ++w.wrong_faults;
+    else if (a == Access::Ok && value != x.tag)
+        ++w.stale_reads;
+}
+
+// One CPU-side change to page `p`: fault in, unmap, remap, or permissions.
+void cpu_op(DeviceWorker& w, unsigned p, Xorshift32& rng) {
+    Expected& x = w.expected[p];
+    const unsigned page = w.first_page + p;
+    const u32 tag = rng.next() | 1;
+    bool ok = true;
+    switch (rng.below(5)) {
+    case 0:   // a CPU write: faults the page in if it is not there
+        if (x.present && !x.writable)
+            ok = region_protect(w.region->r, w.region->va(page), PAGE_SIZE, true);
+        ok = ok && copy_to_region(reinterpret_cast<void*>(w.region->va(page)), &tag, 4) == 0;
+        x = {true, true, tag};
+        break;
+    case 1:
+        ok = region_unmap(w.region->r, w.region->va(page), PAGE_SIZE);
+        x = {};
+        break;
+    case 2: {
+        const bool writable = rng.below(2);
+        ok = remap(*w.region, page, tag, writable);
+        x = {true, writable, tag};
+        break;
+    }
+    default: {   // permissions (no change when not present)
+        const bool writable = rng.below(2);
+        ok = region_protect(w.region->r, w.region->va(page), PAGE_SIZE, writable);
+        if (x.present)
+            x.writable = writable;
+        break;
+    }
+    }
+    w.cpu_ops_failed += !ok;
+}
+
+void device_worker_fn(void* arg) {
+    auto* w = static_cast<DeviceWorker*>(arg);
+    Xorshift32 rng(w->seed);
+    device_start.wait();
+    for (u32 i = 0; i < w->ops; ++i) {
+        // Mostly device traffic, on a working set that fits the device's
+        // cache; one CPU-side change in six.
+        const unsigned p = rng.below(PAGES_PER_WORKER);
+        if (rng.below(6) == 0)
+            cpu_op(*w, p, rng);
+        else
+            device_op(*w, p, rng);
+    }
+}
+
+} // namespace
+
+KTEST(secondary_tlb, the_device_never_uses_a_stale_entry_across_random_changes_on_every_cpu) {
+    const unsigned nworkers = min(x86::num_online_cpus(), MAX_DEVICE_WORKERS);
+    Region region(nworkers * PAGES_PER_WORKER);
+    ASSERT_NOT_NULL(region.r);
+    ASSERT_TRUE(device.attach(region.r));
+    device_start.reinit();
+    sched::Task* tasks[MAX_DEVICE_WORKERS] = {};
+    for (unsigned c = 0; c < nworkers; ++c) {
+        DeviceWorker& w = device_workers[c];
+        w = {};
+        w.region = &region;
+        w.first_page = c * PAGES_PER_WORKER;
+        w.ops = 3000 * ktest::stress_scale();
+        w.seed = 0xde71ce00u + c;
+        sched::KthreadOptions opts;
+        opts.cpu = static_cast<int>(c);
+        opts.allowed = x86::cpu_bit(c);
+        tasks[c] = sched::kthread_create(device_worker_fn, &w, "device-worker", opts);
+        ASSERT_NOT_NULL(tasks[c]);
+    }
+    device_start.complete_all();
+    u32 device_ops = 0;
+    for (unsigned c = 0; c < nworkers; ++c) {
+        sched::kthread_join(tasks[c]);
+        const DeviceWorker& w = device_workers[c];
+        EXPECT_EQ(w.stale_reads, 0u);
+        EXPECT_EQ(w.writes_through_readonly, 0u);
+        EXPECT_EQ(w.writes_lost, 0u);
+        EXPECT_EQ(w.wrong_faults, 0u);   // no spurious device faults either
+        EXPECT_EQ(w.cpu_ops_failed, 0u);
+        device_ops += w.device_ops;
+    }
+    device.detach();
+    const DeviceTlb::Stats s = device.stats();
+    ktest_ctx.diag("%u workers: %u device accesses, %u hits, %u misses, %u invalidations, "
+                   "%u entries dropped", nworkers, device_ops, s.hits, s.misses, s.invalidations,
+                   s.entries_dropped);
+    // A device that barely caches proves nothing: most accesses must hit.
+    EXPECT_GE(s.hits * 2, device_ops);
+    EXPECT_GT(s.entries_dropped, 0u);
+    EXPECT_EQ(s.calls_in_interrupt, 0u);
+}
+
+// ---- targeted cases and their negative controls ------------------------------------------
+
+namespace {
+
+// The device reads page 0, the CPU puts another page there, the device
+// reads again: returns the second read.
+u32 device_reads_across_a_remap(const Region& region, bool suppress) {
+    if (!remap(region, 0, 0x01d01d, true))
+        return 0;
+    u32 first = 0, second = 0;
+    device.read(region.va(0), &first);
+    // The old page is kept until the device is done with it (a remap frees
+    // nothing itself), so a stale read finds its old tag, not garbage.
+    Page* fresh = tagged_page(0x0e3e3e);
+    Page* old = nullptr;
+    secondary_tlb_test_suppress(suppress, false);
+    region_map_page(region.r, region.va(0), fresh, true, &old);
+    secondary_tlb_test_suppress(false, false);
+    device.read(region.va(0), &second);
+    if (old)
+        free_page(old);
+    return first == 0x01d01d ? second : 0;
+}
+
+// The device reads a read-only page (caching "read-only"), the CPU makes it
+// writable, the device writes: returns what the write did.
+Access device_writes_after_an_upgrade(const Region& region, bool suppress) {
+    if (!remap(region, 1, 0x5eed, false))
+        return Access::NotPresent;
+    u32 v = 0;
+    device.read(region.va(1), &v);
+    secondary_tlb_test_suppress(false, suppress);
+    region_protect(region.r, region.va(1), PAGE_SIZE, true);
+    secondary_tlb_test_suppress(false, false);
+    return device.write(region.va(1) + 4, 7);
+}
+
+// The device looks at a hole (caching "not present"), the CPU faults the
+// page in: returns the device's next read.
+Access device_reads_after_a_fault(const Region& region, bool suppress, u32* value) {
+    device.read(region.va(2), value);
+    secondary_tlb_test_suppress(false, suppress);
+    const bool touched = touch(region, 2, 0xfa17);
+    secondary_tlb_test_suppress(false, false);
+    if (!touched)
+        return Access::NotPresent;
+    return device.read(region.va(2), value);
+}
+
+struct AttachedDevice {
+    Region region{4};
+    bool ok = region.r && device.attach(region.r);
+    ~AttachedDevice() {
+        if (ok)
+            device.detach();
+    }
+};
+
+} // namespace
+
+KTEST(secondary_tlb, the_device_sees_a_remap) {
+    AttachedDevice d;
+    ASSERT_TRUE(d.ok);
+    EXPECT_EQ(device_reads_across_a_remap(d.region, false), 0x0e3e3eu);
+}
+
+KTEST(secondary_tlb, without_invalidation_notifications_the_device_reads_stale_data) {
+    AttachedDevice d;
+    ASSERT_TRUE(d.ok);
+    EXPECT_EQ(device_reads_across_a_remap(d.region, true), 0x01d01du);
+}
+
+KTEST(secondary_tlb, the_device_may_write_once_the_page_is_writable) {
+    AttachedDevice d;
+    ASSERT_TRUE(d.ok);
+    EXPECT_EQ(device_writes_after_an_upgrade(d.region, false), Access::Ok);
+}
+
+KTEST(secondary_tlb, without_upgrade_notifications_the_device_refuses_a_writable_page) {
+    AttachedDevice d;
+    ASSERT_TRUE(d.ok);
+    // The spurious fault of seeds/004: a stale read-only entry.
+    EXPECT_EQ(device_writes_after_an_upgrade(d.region, true), Access::ReadOnly);
+}
+
+KTEST(secondary_tlb, the_device_sees_a_page_faulted_in) {
+    AttachedDevice d;
+    ASSERT_TRUE(d.ok);
+    u32 v = 0;
+    EXPECT_EQ(device_reads_after_a_fault(d.region, false, &v), Access::Ok);
+    EXPECT_EQ(v, 0xfa17u);
+}
+
+KTEST(secondary_tlb, without_upgrade_notifications_a_cached_hole_stays_a_hole) {
+    AttachedDevice d;
+    ASSERT_TRUE(d.ok);
+    u32 v = 0;
+    EXPECT_EQ(device_reads_after_a_fault(d.region, true, &v), Access::NotPresent);
+}
