@@ -189,8 +189,8 @@ Page* kmap_to_page(const void* vaddr) {
                   "kmap_to_page(%p): a kmap_local address (deprecated helper)", vaddr)) {
         if (Page* page = kmap_local_page_at(addr))
             return page;
-        BUG("kmap_local.kmap_to_page", "kmap_to_page(%p): not one of this task's kmap_local slots",
-            vaddr);
+        BUG("kmap_local.kmap_to_page_unknown",
+            "kmap_to_page(%p): not one of this task's kmap_local slots", vaddr);
     }
     return virt_to_page(vaddr);
 }

@@ -41,6 +41,8 @@
 //   pkmap.lock_irqs_off      WARN: the pool lock taken with interrupts off
 //   pkmap.kmap_to_page       WARN_ONCE: kmap_to_page() of a kmap() address
 //   kmap_local.kmap_to_page  WARN_ONCE: kmap_to_page() of a kmap_local one
+//   kmap_local.kmap_to_page_unknown  BUG: a kmap_local address that is not
+//                            one of the current task's mappings
 #pragma once
 
 #include "arch/x86/paging.h"

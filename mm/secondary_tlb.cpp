@@ -33,7 +33,8 @@ bool intersects(const SecondaryTlbNotifier& n, u32 start, u32 end) {
 
 } // namespace
 
-bool secondary_tlb_register(SecondaryTlbNotifier& n, u32 start, u32 end, const SecondaryTlbOps& ops) {
+bool secondary_tlb_register(SecondaryTlbNotifier& n, u32 start, u32 end,
+                            const SecondaryTlbOps& ops) {
     const bool range_ops = ops.invalidate_range_start || ops.invalidate_range_end;
     // Mainline's rule (N3): a secondary TLB that shares the CPU's page
     // tables is told after each change; start/end would come too early.
@@ -50,7 +51,7 @@ bool secondary_tlb_register(SecondaryTlbNotifier& n, u32 start, u32 end, const S
              overlaps(start, end, FIXADDR_TOT_START, u64{FIXADDR_TOP} + PAGE_SIZE) ||
                  overlaps(start, end, PKMAP_BASE, PKMAP_BASE + LAST_PKMAP * PAGE_SIZE),
              "notifier for [%#x, %#x) overlaps the %s: kernel-range flushes call no notifier",
-             start, end, start >= FIXADDR_TOT_START || end > FIXADDR_TOT_START ? "fixmap" : "pkmap pool"))
+             start, end, end > FIXADDR_TOT_START ? "fixmap" : "pkmap pool"))
         return false;
     FaultableRegion* r = region_of(start);
     if (WARN("secondary_tlb.not_a_region", start >= end || !r || end - r->base > r->size,

@@ -68,7 +68,8 @@ struct SecondaryTlbNotifier {
 };
 
 // False (and a WARN saying why) when refused.
-bool secondary_tlb_register(SecondaryTlbNotifier& n, u32 start, u32 end, const SecondaryTlbOps& ops);
+bool secondary_tlb_register(SecondaryTlbNotifier& n, u32 start, u32 end,
+                            const SecondaryTlbOps& ops);
 void secondary_tlb_unregister(SecondaryTlbNotifier& n);
 
 // ---- the region's side (mm/faultable.cpp) --------------------------------

@@ -289,7 +289,10 @@ void wait_done(const Waiter& w) {
 }
 
 // The CPU for a waiter: another one than the caller's if there is one.
-int other_cpu() { return x86::num_online_cpus() > 1 ? static_cast<int>(x86::num_online_cpus() - 1) : 0; }
+int other_cpu() {
+    const unsigned n = x86::num_online_cpus();
+    return n > 1 ? static_cast<int>(n - 1) : 0;
+}
 
 sched::Task* start_waiter(Waiter& w, const char* name) {
     sched::KthreadOptions opts;

@@ -10,6 +10,7 @@
 // IOMMU's invalidation waits for in-flight DMA.
 #include "arch/x86/cpu.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/time.h"
 #include "arch/x86/tlb.h"
 #include "lib/random.h"
 #include "mm/buddy.h"
@@ -346,7 +347,8 @@ private:
         if (write && !e.writable)
             return Access::ReadOnly;
         LocalMapping m(pfn_to_page(e.pfn));
-        auto* word = reinterpret_cast<volatile u32*>(static_cast<char*>(m.get()) + (va & ~PAGE_MASK));
+        auto* word =
+            reinterpret_cast<volatile u32*>(static_cast<char*>(m.get()) + (va & ~PAGE_MASK));
         if (write)
             *word = *value;
         else
@@ -423,7 +425,8 @@ constexpr unsigned PAGES_PER_WORKER = 8;
 struct DeviceWorker {
     const Region* region;
     unsigned first_page;
-    u32 ops;
+    u32 ops;            // at most this many, and only until the deadline
+    u64 deadline_ns;
     u32 seed;
     Expected expected[PAGES_PER_WORKER];
     u32 stale_reads, wrong_faults, writes_lost, writes_through_readonly, cpu_ops_failed;
@@ -446,7 +449,9 @@ void device_op(DeviceWorker& w, unsigned p, Xorshift32& rng) {
     if (rng.below(3) == 0) {
         const u32 value = rng.next() | 1;
         const Access a = device.write(va + 4, value);
-        const Access want = !x.present ? Access::NotPresent : x.writable ? Access::Ok : Access::ReadOnly;
+        const Access want = !x.present  ? Access::NotPresent
+                            : x.writable ? Access::Ok
+                                         : Access::ReadOnly;
         if (a != want) {
             // A write through a stale or downgraded entry, or a spurious fault.
             w.writes_through_readonly += a == Access::Ok;
@@ -504,7 +509,7 @@ void device_worker_fn(void* arg) {
     auto* w = static_cast<DeviceWorker*>(arg);
     Xorshift32 rng(w->seed);
     device_start.wait();
-    for (u32 i = 0; i < w->ops; ++i) {
+    for (u32 i = 0; i < w->ops && (i % 16 || x86::now_ns() < w->deadline_ns); ++i) {
         // Mostly device traffic, on a working set that fits the device's
         // cache; one CPU-side change in six.
         const unsigned p = rng.below(PAGES_PER_WORKER);
@@ -523,6 +528,10 @@ KTEST(secondary_tlb, the_device_never_uses_a_stale_entry_across_random_changes_o
     ASSERT_NOT_NULL(region.r);
     ASSERT_TRUE(device.attach(region.r));
     device_start.reinit();
+    // Bounded by time too: every CPU-side change is a shootdown that waits
+    // for every vCPU, and on 2 host cores shared with other work that can
+    // take milliseconds.
+    const u64 deadline = x86::now_ns() + 8'000'000'000ull * ktest::stress_scale();
     sched::Task* tasks[MAX_DEVICE_WORKERS] = {};
     for (unsigned c = 0; c < nworkers; ++c) {
         DeviceWorker& w = device_workers[c];
@@ -530,6 +539,7 @@ KTEST(secondary_tlb, the_device_never_uses_a_stale_entry_across_random_changes_o
         w.region = &region;
         w.first_page = c * PAGES_PER_WORKER;
         w.ops = 3000 * ktest::stress_scale();
+        w.deadline_ns = deadline;
         w.seed = 0xde71ce00u + c;
         sched::KthreadOptions opts;
         opts.cpu = static_cast<int>(c);
@@ -547,6 +557,7 @@ KTEST(secondary_tlb, the_device_never_uses_a_stale_entry_across_random_changes_o
         EXPECT_EQ(w.writes_lost, 0u);
         EXPECT_EQ(w.wrong_faults, 0u);   // no spurious device faults either
         EXPECT_EQ(w.cpu_ops_failed, 0u);
+        EXPECT_GE(w.device_ops, 100u);   // every CPU took part
         device_ops += w.device_ops;
     }
     device.detach();
