@@ -22,28 +22,48 @@ namespace {
 
 constexpr unsigned MAX_PASSES = 15;
 
+void sort_ascending(u32* v, unsigned n) {
+    for (unsigned i = 1; i < n; ++i) {
+        const u32 x = v[i];
+        unsigned k = i;
+        for (; k > 0 && v[k - 1] > x; --k)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
+}
+
+// One figure's value from each pass, and the line that reports their median.
+class Passes {
+public:
+    bool full() const { return m_count == m_wanted; }
+    void add(u64 per_op) { m_value[m_count++] = static_cast<u32>(per_op); }
+
+    void report(ktest::Context& ktest_ctx, const char* name) const {
+        u32 sorted[MAX_PASSES];
+        for (unsigned p = 0; p < m_count; ++p)
+            sorted[p] = m_value[p];
+        sort_ascending(sorted, m_count);
+        char list[128];
+        size_t n = 0;
+        for (unsigned p = 0; p < m_count && n < sizeof(list); ++p)
+            n += lib::format(list + n, sizeof(list) - n, "%s%u", p ? " " : "", m_value[p]);
+        ktest_ctx.diag("bench: %s: %u tsc/op (passes: %s)", name, sorted[m_count / 2], list);
+    }
+
+private:
+    unsigned m_wanted = min(ktest::bench_passes(), MAX_PASSES);
+    unsigned m_count = 0;
+    u32 m_value[MAX_PASSES];
+};
+
 // A sampler runs one pass and returns the TSC cycles per operation.
 template <typename Sampler>
 void measure(ktest::Context& ktest_ctx, const char* name, Sampler&& sample) {
-    const unsigned passes = min(ktest::bench_passes(), MAX_PASSES);
-    u32 per_op[MAX_PASSES];
+    Passes passes;
     sample();   // warm-up pass
-    for (unsigned p = 0; p < passes; ++p)
-        per_op[p] = static_cast<u32>(sample());
-    u32 sorted[MAX_PASSES];
-    for (unsigned i = 0; i < passes; ++i) {
-        unsigned k = i;
-        while (k > 0 && sorted[k - 1] > per_op[i]) {
-            sorted[k] = sorted[k - 1];
-            --k;
-        }
-        sorted[k] = per_op[i];
-    }
-    char list[128];
-    size_t n = 0;
-    for (unsigned p = 0; p < passes && n < sizeof(list); ++p)
-        n += lib::format(list + n, sizeof(list) - n, "%s%u", p ? " " : "", per_op[p]);
-    ktest_ctx.diag("bench: %s: %u tsc/op (passes: %s)", name, sorted[passes / 2], list);
+    while (!passes.full())
+        passes.add(sample());
+    passes.report(ktest_ctx, name);
 }
 
 // A sampler for `ops` repetitions of `body`'s loop.
