@@ -11,6 +11,7 @@
 #include "arch/x86/cpu.h"
 #include "mm/buddy.h"
 #include "mm/kmap_local.h"
+#include "mm/pkmap.h"
 #include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
@@ -83,6 +84,50 @@ Page* highmem_or_skip() {
         return nullptr;
     }
     return p;
+}
+
+// Highmem pages a case owns, all freed when it ends, however it ends. The
+// array is the caller's: 2 x LAST_PKMAP pointers do not belong on a stack.
+class HighmemPages : Pinned {
+public:
+    template <size_t N>
+    explicit HighmemPages(Page* (&storage)[N]) : m_page(storage), m_capacity(N) {}
+
+    ~HighmemPages() {
+        // No pool slot may go on naming a freed page.
+        kmap_flush_unused();
+        for (unsigned i = 0; i < m_count; ++i)
+            free_page(m_page[i]);
+    }
+
+    // False if the configuration lacks `count` of them (any taken are still
+    // freed at the end).
+    bool get(unsigned count) {
+        if (count > m_capacity)
+            return false;
+        while (m_count < count) {
+            Page* p = highmem_or_skip();
+            if (!p)
+                return false;
+            m_page[m_count++] = p;
+        }
+        return true;
+    }
+
+    Page* operator[](unsigned i) const { return m_page[i]; }
+    Page** from(unsigned i) const { return m_page + i; }
+
+private:
+    Page** m_page;
+    unsigned m_capacity;
+    unsigned m_count = 0;
+};
+
+// The kmap() loop body, the same as the kmap_local ones: map, store, unmap.
+inline void kmap_store_kunmap(Page* page, u32 i) {
+    void* va = kmap(page);
+    *static_cast<volatile u8*>(va) = static_cast<u8>(i);
+    kunmap(page);
 }
 
 } // namespace
@@ -222,4 +267,112 @@ KTEST(bench, context_switch_holding_mappings) {
     for (auto& side : pp.pages)
         for (Page* p : side)
             free_page(p);
+}
+
+// ---- kmap(): the pkmap pool ------------------------------------------------------
+
+KTEST(bench, kmap_hit) {
+    Page* storage[1];
+    HighmemPages page(storage);
+    if (!page.get(1))
+        KTEST_SKIP("needs a highmem page");
+    // In a slot at count 1 from here on: nothing else maps, so nothing wraps.
+    kmap_store_kunmap(page[0], 0);
+    const PkmapStats before = pkmap_stats();
+    const u32 n = ktest::bench_ops();
+    measure(ktest_ctx, "kmap_hit", timed(n, [high = page[0], n] {
+        for (u32 i = 0; i < n; ++i)
+            kmap_store_kunmap(high, i);
+    }));
+    EXPECT_EQ(pkmap_stats().misses - before.misses, 0u);   // it measured what it says
+}
+
+namespace {
+
+// Twice as many pages as slots: by the time a page comes round again, a wrap
+// has cleared its slot, so every kmap is a miss.
+constexpr unsigned MISS_PAGES = 2 * LAST_PKMAP;
+Page* miss_storage[MISS_PAGES];
+u32 miss_cost[MISS_PAGES];
+
+struct MissCosts {
+    u32 miss;   // the median op that did not wrap
+    u32 wrap;   // the op that wrapped and flushed
+};
+
+// Passes over the miss path. Each starts from a fresh pool (cursor at slot
+// 0, no slot mapped), so every pass wraps at the same ops: the
+// (LAST_PKMAP)th miss, then one in every LAST_PKMAP.
+class MissCycle {
+public:
+    explicit MissCycle(const HighmemPages& pages) : m_pages(pages.from(0)) {}
+
+    // `ops` misses timed as a whole, wraps included: cycles per op.
+    u64 amortized(u32 ops) {
+        fresh_pool();
+        const u64 start = x86::rdtsc();
+        for (u32 i = 0; i < ops; ++i)
+            kmap_store_kunmap(m_pages[i % MISS_PAGES], i);
+        return (x86::rdtsc() - start) / ops;
+    }
+
+    // One cycle of the pages (two wraps), each op timed alone and sorted by
+    // whether it wrapped. The counters are read outside the timed region.
+    MissCosts each() {
+        fresh_pool();
+        MissCosts costs{0, 0};
+        unsigned plain = 0;
+        for (u32 i = 0; i < MISS_PAGES; ++i) {
+            const u32 wraps = pkmap_stats().wraps;
+            const u64 start = x86::rdtsc();
+            kmap_store_kunmap(m_pages[i], i);
+            const u32 cycles = static_cast<u32>(x86::rdtsc() - start);
+            if (pkmap_stats().wraps == wraps)
+                miss_cost[plain++] = cycles;
+            else
+                costs.wrap = cycles;   // the last one: it clears every slot, as later wraps do
+        }
+        sort_ascending(miss_cost, plain);
+        costs.miss = miss_cost[plain / 2];
+        return costs;
+    }
+
+    // Whether every reset found nothing held (nothing is, between ops).
+    bool resets_ok() const { return m_resets_ok; }
+
+private:
+    void fresh_pool() { m_resets_ok = pkmap_test_reset() && m_resets_ok; }
+
+    Page* const* m_pages;
+    bool m_resets_ok = true;
+};
+
+} // namespace
+
+KTEST(bench, kmap_miss_and_wrap) {
+    HighmemPages pages(miss_storage);
+    if (!pages.get(MISS_PAGES))
+        KTEST_SKIP("needs 2 x LAST_PKMAP highmem pages");
+    const PkmapStats before = pkmap_stats();
+    MissCycle cycle(pages);
+
+    // Whole wrap periods, and at least one cycle of the pages, so that small
+    // ktest.bench_ops still wrap and every pass holds the same wraps.
+    const u32 periods = (ktest::bench_ops() + LAST_PKMAP - 1) / LAST_PKMAP;
+    const u32 ops = max(periods * LAST_PKMAP, MISS_PAGES);
+    measure(ktest_ctx, "kmap_miss_amortized", [&cycle, ops] { return cycle.amortized(ops); });
+
+    Passes miss, wrap;
+    cycle.each();   // warm-up pass
+    while (!miss.full()) {
+        const MissCosts costs = cycle.each();
+        miss.add(costs.miss);
+        wrap.add(costs.wrap);
+    }
+    miss.report(ktest_ctx, "kmap_miss");
+    wrap.report(ktest_ctx, "kmap_wrap_op");
+    ktest_ctx.diag("kmap_miss_amortized: %u ops per pass, a wrap every %u misses", ops, LAST_PKMAP);
+
+    EXPECT_TRUE(cycle.resets_ok());
+    EXPECT_EQ(pkmap_stats().hits - before.hits, 0u);   // every op was a miss
 }
