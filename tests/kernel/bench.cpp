@@ -9,6 +9,7 @@
 // Under `-icount shift=0,sleep=off` one guest instruction advances the TSC by
 // one, so tsc/op is instructions per operation and repeats exactly.
 #include "arch/x86/cpu.h"
+#include "arch/x86/time.h"
 #include "mm/buddy.h"
 #include "mm/kmap_local.h"
 #include "mm/pkmap.h"
@@ -375,4 +376,132 @@ KTEST(bench, kmap_miss_and_wrap) {
 
     EXPECT_TRUE(cycle.resets_ok());
     EXPECT_EQ(pkmap_stats().hits - before.hits, 0u);   // every op was a miss
+}
+
+// ---- every online CPU mapping at once: kmap() vs kmap_local --------------------
+
+namespace {
+
+// Each CPU's own pages, rotating: after the first round every kmap() is a
+// hit, so the two differ by the pool's one lock against per-CPU slots.
+constexpr unsigned PAGES_PER_CPU = 16;
+Page* throughput_storage[x86::NR_CPUS * PAGES_PER_CPU];
+
+// A pass ends early past this much TSC time: under TCG with more vCPUs than
+// host cores, the ticket lock's hand-offs wait for host time slices, and
+// kmap() can take a millisecond per op (the watchdog allows 60 s per case).
+constexpr u32 PASS_BUDGET_MS = 2000;
+constexpr u32 BUDGET_CHECK_OPS = 64;
+
+struct Mapper {
+    Page** pages;   // PAGES_PER_CPU of them
+    u32 done;       // ops of the last pass
+};
+
+struct Throughput {
+    u32 ops;        // per CPU and pass, unless the budget ends it first
+    u64 deadline;   // TSC
+    Atomic<u32> ready{0};
+    sched::Completion go;
+    Mapper mapper[x86::NR_CPUS];
+};
+Throughput throughput;
+
+template <bool Local>
+void mapper_fn(void* arg) {
+    auto* m = static_cast<Mapper*>(arg);
+    const u32 ops = throughput.ops;
+    throughput.ready.fetch_add(1);
+    throughput.go.wait();
+    const u64 deadline = throughput.deadline;   // written before the release
+    u32 i = 0;
+    for (; i < ops; ++i) {
+        if (i % BUDGET_CHECK_OPS == 0 && x86::rdtsc() > deadline)
+            break;
+        Page* page = m->pages[i % PAGES_PER_CPU];
+        if constexpr (Local) {
+            void* va = kmap_local_page(page);
+            *static_cast<volatile u8*>(va) = static_cast<u8>(i);
+            kunmap_local(va);
+        } else {
+            kmap_store_kunmap(page, i);
+        }
+    }
+    m->done = i;
+}
+
+// The result of the passes of one variant.
+struct MapperTally {
+    bool all_created = true;
+    unsigned cut_short = 0;   // passes the budget ended
+};
+
+// One pass: a mapper pinned to each online CPU, all released at once. The
+// TSC cycles on CPU 0 (the case's CPU) from the release to the last join,
+// per op done over all CPUs.
+template <bool Local>
+u64 mappers_pass(unsigned ncpu, MapperTally& tally) {
+    throughput.go.reinit();
+    throughput.ready.store(0);
+    sched::Task* task[x86::NR_CPUS] = {};
+    unsigned started = 0;
+    for (unsigned cpu = 0; cpu < x86::NR_CPUS; ++cpu) {
+        throughput.mapper[cpu].done = 0;
+        if (!x86::cpu_online(cpu))
+            continue;
+        sched::KthreadOptions pinned;
+        pinned.cpu = static_cast<int>(cpu);
+        pinned.allowed = x86::cpu_bit(cpu);
+        task[cpu] = sched::kthread_create(mapper_fn<Local>, &throughput.mapper[cpu],
+                                          "bench-mapper", pinned);
+        started += task[cpu] != nullptr;
+    }
+    tally.all_created = tally.all_created && started == ncpu;
+    while (throughput.ready.load() < started)
+        sched::yield();   // lets CPU 0's mapper reach the start line
+    const u64 start = x86::rdtsc();
+    throughput.deadline = start + PASS_BUDGET_MS * x86::tsc_khz();
+    throughput.go.complete_all();
+    u64 done = 0;
+    for (unsigned cpu = 0; cpu < x86::NR_CPUS; ++cpu) {
+        if (task[cpu]) {
+            sched::kthread_join(task[cpu]);
+            done += throughput.mapper[cpu].done;
+        }
+    }
+    const u64 cycles = x86::rdtsc() - start;
+    tally.cut_short += done < static_cast<u64>(throughput.ops) * started;
+    return cycles / (done ? done : 1);
+}
+
+} // namespace
+
+KTEST(bench, throughput_kmap_vs_kmap_local) {
+    const unsigned ncpu = x86::num_online_cpus();
+    HighmemPages pages(throughput_storage);
+    if (!pages.get(ncpu * PAGES_PER_CPU))
+        KTEST_SKIP("needs 16 highmem pages per CPU");
+    unsigned next = 0;
+    for (unsigned cpu = 0; cpu < x86::NR_CPUS; ++cpu)
+        if (x86::cpu_online(cpu))
+            throughput.mapper[cpu].pages = pages.from(PAGES_PER_CPU * next++);
+    throughput.ops = ktest::bench_ops();
+    ASSERT_TRUE(pkmap_test_reset());   // no wrap among the first round's misses
+
+    char name[40];
+    MapperTally kmap_tally, local_tally;
+    const PkmapStats before = pkmap_stats();
+    lib::format(name, sizeof(name), "throughput_kmap_cpus%u", ncpu);
+    measure(ktest_ctx, name, [ncpu, &kmap_tally] { return mappers_pass<false>(ncpu, kmap_tally); });
+    const PkmapStats after = pkmap_stats();
+    lib::format(name, sizeof(name), "throughput_kmap_local_cpus%u", ncpu);
+    measure(ktest_ctx, name, [ncpu, &local_tally] { return mappers_pass<true>(ncpu, local_tally); });
+
+    ktest_ctx.diag("throughput: %u CPU(s) x %u ops per pass; kmap: %u misses, %u hits, %u waits; "
+                   "passes cut at %u ms: kmap %u, kmap_local %u", ncpu, throughput.ops,
+                   after.misses - before.misses, after.hits - before.hits,
+                   after.waits - before.waits, PASS_BUDGET_MS, kmap_tally.cut_short,
+                   local_tally.cut_short);
+    EXPECT_TRUE(kmap_tally.all_created);
+    EXPECT_TRUE(local_tally.all_created);
 }
