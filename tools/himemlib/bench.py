@@ -1,4 +1,4 @@
-"""tools/himem bench: kmap_local and friends measured against Linux's figures.
+"""tools/himem bench: kmap_local, kmap and friends measured against Linux's figures.
 
 Boots the manual `bench` suite (tests/kernel/bench.cpp) under QEMU with the
 anchor's machine (-M pc -cpu qemu32 -m 2G, one CPU):
@@ -6,11 +6,16 @@ anchor's machine (-M pc -cpu qemu32 -m 2G, one CPU):
     two runs must agree exactly),
   - once under plain TCG (TSC cycles per operation, turned into nanoseconds
     with the TSC frequency the kernel calibrated),
-  - once more under icount with the debug build (its cost on top).
+  - once more under icount with the debug build (its cost on top),
+then the throughput case alone with -smp 2, 4 and 8 under plain TCG (the
+one-CPU boots give the one-CPU row). Not under icount: there QEMU runs the
+vCPUs one at a time, and an AP can stall in its idle loop until an NMI
+wakes it (docs/performance.md).
 Linux's figures are from shared/reference/linux-perf-anchor.md (6.1, PAE,
 same QEMU): numbers to compare, never asserted.
 """
 
+import os
 import re
 import sys
 
@@ -18,6 +23,8 @@ from . import build, qemu
 
 BENCH_LINE = re.compile(r"# bench: (?P<name>\S+): (?P<value>\d+) tsc/op")
 TSC_LINE = re.compile(r"^time: TSC (?P<mhz>[\d.]+) MHz", re.M)
+CUT_LINE = re.compile(r"# throughput: .*passes cut at (?P<ms>\d+) ms: "
+                      r"kmap (?P<kmap>\d+), kmap_local (?P<local>\d+)")
 ICOUNT = ["-icount", "shift=0,sleep=off", "-rtc", "base=2024-01-01T00:00:00,clock=vm"]
 
 # name -> (label, Linux instructions, Linux wall ns, "per what")
@@ -31,41 +38,53 @@ ROWS = [
     ("context_switch_holding_0", "context switch, kthread ping-pong, no mappings", 4593, 5640),
     ("context_switch_holding_8", "context switch, both tasks hold 8 mappings", 5286, 16890),
     ("context_switch_holding_15", "context switch, both hold the maximum (15)", None, None),
+    ("kmap_hit", "kmap + store + kunmap, page already in a slot (hit)", 301, 528),
+    ("kmap_miss_amortized", "kmap + store + kunmap, every op a miss, wraps incl.", 662, 985),
+    ("kmap_miss", "  the median miss that did not wrap", None, None),
+    ("kmap_wrap_op", "  the one op that wrapped and flushed", 71500, 78000),
 ]
+SMP_CPUS = (2, 4, 8)
+HIMEM_SLOTS = 1024  # LAST_PKMAP: a wrap every 1024 misses
+LINUX_SLOTS = 512   # its PAE pool's
 
 
-def boot(variant, icount, ops, passes):
+def boot(variant, icount, ops, passes, cpus=1, cases="bench.*"):
+    """One boot: {bench name: tsc/op}, the TSC MHz, and the serial log."""
     out = build.kernel_dir(variant)
-    machine = qemu.Machine(cpus="1", memory="2G", cpu_model="qemu32",
+    machine = qemu.Machine(cpus=str(cpus), memory="2G", cpu_model="qemu32",
                            extra=ICOUNT if icount else [])
-    append = f"ktest.filter=bench.* ktest.bench_ops={ops} ktest.bench_passes={passes}"
+    append = f"ktest.filter={cases} ktest.bench_ops={ops} ktest.bench_passes={passes}"
     cmd = qemu.qemu_command(out / "himem.elf", machine, append)
-    result = qemu.run(cmd, silence=300, timeout=900,
-                      log_path=build.BUILD / "logs" / f"bench-{variant}-{'icount' if icount else 'tcg'}.log")
+    name = f"bench-{variant}-{'icount' if icount else 'tcg'}" + (f"-smp{cpus}" if cpus > 1 else "")
+    result = qemu.run(cmd, silence=300, timeout=900, log_path=build.BUILD / "logs" / f"{name}.log")
     if result.status != qemu.PASS_STATUS:
         print(qemu.tail(result.log), file=sys.stderr)
-        raise SystemExit(f"himem bench: the {variant} run failed ({result.describe()})")
+        raise SystemExit(f"himem bench: the {name} run failed ({result.describe()})")
     values = {m["name"]: int(m["value"]) for m in BENCH_LINE.finditer(result.log)}
     tsc = TSC_LINE.search(result.log)
-    return values, float(tsc["mhz"]) if tsc else None
+    return values, float(tsc["mhz"]) if tsc else None, result.log
 
 
 def run(ops=100000, passes=5):
     for variant in ("release", "debug"):
         build.build_kernel(variant)
     print("himem bench: release under icount (twice), plain TCG, and debug under icount; "
+          f"then throughput with {', '.join(map(str, SMP_CPUS))} CPUs under plain TCG; "
           f"{ops} operations per pass, median of {passes}", flush=True)
-    first, _ = boot("release", True, ops, passes)
-    second, _ = boot("release", True, ops, passes)
-    wall, mhz = boot("release", False, ops, passes)
-    debug, _ = boot("debug", True, ops, passes)
+    first, _, _ = boot("release", True, ops, passes)
+    second, _, _ = boot("release", True, ops, passes)
+    wall, mhz, wall_log = boot("release", False, ops, passes)
+    debug, _, _ = boot("debug", True, ops, passes)
+    smp = {1: (wall, mhz, wall_log)}
+    for cpus in SMP_CPUS:
+        smp[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.throughput*")
     same = first == second
     print()
     print(f"{'operation':<52}{'instructions':>13}{'Linux':>8}{'wall ns':>10}{'Linux ns':>10}"
           f"{'debug +':>9}")
     for name, label, linux_instr, linux_ns in ROWS:
         instr = first.get(name)
-        ns = wall.get(name) * 1000 / mhz if name in wall and mhz else None
+        ns = to_ns(wall.get(name), mhz)
         dbg = debug.get(name)
         print(f"{label:<52}{fmt(instr):>13}{fmt(linux_instr):>8}{fmt(ns):>10}{fmt(linux_ns):>10}"
               f"{fmt(dbg - instr if dbg is not None and instr is not None else None, signed=True):>9}")
@@ -73,12 +92,54 @@ def run(ops=100000, passes=5):
     if held0 is not None and held8 is not None:
         print(f"\nper held mapping, save + restore: {(held8 - held0) / 8:.0f} instructions "
               f"(Linux: about 86, 43 each way)")
+    print_kmap_notes(first)
+    print_throughput(smp, first, passes)
     print(f"icount runs identical: {'yes' if same else 'NO'}")
     if not same:
         for k in sorted(set(first) | set(second)):
             if first.get(k) != second.get(k):
                 print(f"  {k}: {first.get(k)} vs {second.get(k)}")
     return 0 if same else 1
+
+
+def print_kmap_notes(instr):
+    """The pools differ in size, so compare per miss and per wrap."""
+    miss, wrap = instr.get("kmap_miss"), instr.get("kmap_wrap_op")
+    if miss is None or wrap is None:
+        return
+    linux_miss = 662 - 71500 / LINUX_SLOTS
+    print(f"\nkmap pool: himem wraps every {HIMEM_SLOTS} misses, Linux every {LINUX_SLOTS}. "
+          f"Per miss without its wrap: {miss} (Linux, derived: 662 - 71,500/{LINUX_SLOTS} "
+          f"= {linux_miss:.0f});")
+    print(f"per wrap: {wrap} (Linux ~71,500), per slot it clears: {wrap / HIMEM_SLOTS:.0f} "
+          f"(Linux {71500 / LINUX_SLOTS:.0f}); himem at Linux's wrap rate, miss + wrap/{LINUX_SLOTS}: "
+          f"{miss + wrap / LINUX_SLOTS:.0f} (Linux 662)")
+
+
+def print_throughput(smp, instr, passes):
+    """CPUs x (kmap, kmap_local): wall ns per op over all CPUs, plain TCG."""
+    print("\nevery online CPU mapping its own pages at once (plain TCG; wall ns per op, over all CPUs)")
+    print(f"{'CPUs':>4}{'kmap ns/op':>12}{'kmap_local ns/op':>18}{'ratio':>8}"
+          f"{'passes cut by the budget':>26}")
+    for cpus, (values, mhz, log) in sorted(smp.items()):
+        kmap = values.get(f"throughput_kmap_cpus{cpus}")
+        local = values.get(f"throughput_kmap_local_cpus{cpus}")
+        kmap_ns, local_ns = to_ns(kmap, mhz), to_ns(local, mhz)
+        ratio = f"{kmap_ns / local_ns:.1f}" if kmap_ns and local_ns else "-"
+        cut = CUT_LINE.search(log)
+        cut_text = (f"{cut['kmap']} and {cut['local']} of {passes + 1}, {cut['ms']} ms" if cut else "-")
+        print(f"{cpus:>4}{fmt(kmap_ns):>12}{fmt(local_ns):>18}{ratio:>8}{cut_text:>26}")
+    k1, l1 = instr.get("throughput_kmap_cpus1"), instr.get("throughput_kmap_local_cpus1")
+    if k1 is not None and l1 is not None:
+        print(f"one CPU under icount: kmap {k1}, kmap_local {l1} instructions per op")
+    host = os.cpu_count() or 0
+    print(f"this host has {host} core(s): with more CPUs than that, the wall times also measure "
+          "oversubscription\n(vCPU threads waiting for host time slices; the pool's ticket lock "
+          "hands over only to the vCPU next in line)")
+
+
+def to_ns(tsc, mhz):
+    return tsc * 1000 / mhz if tsc is not None and mhz else None
 
 
 def fmt(v, signed=False):
