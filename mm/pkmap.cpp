@@ -23,6 +23,7 @@ struct Pool {
     Spinlock lock;                  // Linux's kmap_lock
     int count[LAST_PKMAP];
     u32 cursor;                     // the last slot handed out or probed
+    u32 sleepers;                   // tasks between their sleep and retaking the lock
     PkmapStats stats;
     sched::WaitQueue wait;          // pkmap_map_wait
 };
@@ -82,16 +83,18 @@ void flush_all_zero_pkmaps() {
 // held; drops it while asleep.
 void sleep_on_full_pool() {
     ++pool.stats.waits;
+    ++pool.sleepers;
     sched::WaitEntry entry{sched::current_task(), {}};
     pool.wait.add(entry);
     // Marked sleeping before the lock is dropped: a kunmap in between sees
-    // the entry (it checks the queue under the lock) and wakes us.
+    // the count (it reads it under the lock) and wakes the queue.
     sched::set_current_sleeping();
     pool.lock.unlock();
     sched::schedule();
     sched::set_current_running();
     pool.wait.remove(entry);
     pool.lock.lock();
+    --pool.sleepers;
 }
 
 // A slot for `page`, which has none: the scan, the wrap, the sleep (spec
@@ -158,7 +161,9 @@ void kunmap_high(Page* page) {
                 page_to_pfn(page).value(), nr, pool.count[nr]);
         // The PTE stays: the slot is reused only after the next wrap's flush.
         if (--pool.count[nr] == 1)
-            need_wakeup = pool.wait.has_waiters();   // under the lock: no lost wake-up
+            // Counted under the pool lock, so no lost wake-up, and without
+            // the queue's own lock on this, the common path.
+            need_wakeup = pool.sleepers != 0;
     }
     if (need_wakeup)
         pool.wait.wake_all();
