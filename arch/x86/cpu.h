@@ -6,6 +6,7 @@
 
 namespace x86 {
 
+constexpr u32 EFLAGS_TF = 1u << 8;   // trap flag: a debug exception after every instruction
 constexpr u32 EFLAGS_IF = 1u << 9;
 
 constexpr u32 CR0_PE = 1u << 0;
