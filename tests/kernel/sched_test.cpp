@@ -250,10 +250,14 @@ KTEST(sched, mutex_completion_and_wait_queue_under_contention) {
     c.produced.store(0);
     c.consumed_ok.store(0);
 
-    Task* t[24];
+    // Two workers per CPU (at least four), the ping-pong pair, three consumers:
+    // every worker is created, so the count below is what ran.
+    constexpr unsigned MAX_WORKERS = 2 * x86::NR_CPUS;
+    Task* t[MAX_WORKERS + 5];
     unsigned n = 0;
     const unsigned workers = 2 * ncpus() < 8 ? 4 : 2 * ncpus();
-    for (unsigned i = 0; i < workers && n < 16; ++i)
+    static_assert(MAX_WORKERS >= 4);
+    for (unsigned i = 0; i < workers; ++i)
         t[n++] = kthread_create(mutex_worker, &c, "mutex-worker");
     // The ping-pong pair on different CPUs when there are two.
     t[n++] = kthread_create(pinger, &c, "pinger", pinned(0));
