@@ -29,7 +29,7 @@ u32 slot_base(unsigned i) { return REGION_AREA + i * x86::PGDIR_SIZE; }
 
 x86::pte_t* region_pte(u32 va) { return lookup_kernel_pte(va); }
 
-Page* pte_page(x86::pte_t pte) { return pfn_to_page(Pfn(pte >> PAGE_SHIFT)); }
+Page* pte_page(x86::pte_t pte) { return pfn_to_page(pte_pfn(pte)); }
 
 // Pages taken out of the page table, freed once every TLB forgot them.
 class FreeList {
@@ -156,7 +156,7 @@ bool region_unmap(FaultableRegion* r, u32 va, u32 len) {
         if (!(*pte & x86::PTE_PRESENT))
             continue;
         to_free.add(pte_page(*pte));
-        *pte = 0;
+        x86::pte_clear(pte);
         effect = Effect::Invalidated;
     }
     publish(*r, va, va + len, effect);
@@ -174,7 +174,7 @@ bool region_protect(FaultableRegion* r, u32 va, u32 len, bool writable) {
         x86::pte_t* pte = region_pte(p);
         if (!(*pte & x86::PTE_PRESENT) || !!(*pte & x86::PTE_WRITE) == writable)
             continue;
-        *pte ^= x86::PTE_WRITE;
+        x86::set_pte(pte, *pte ^ x86::PTE_WRITE);
         effect = writable ? Effect::Upgraded : Effect::Invalidated;
     }
     publish(*r, va, va + len, effect);
@@ -192,7 +192,7 @@ bool region_map_page(FaultableRegion* r, u32 va, Page* page, bool writable, Page
     const bool was_present = *pte & x86::PTE_PRESENT;
     if (was_present)
         *replaced = pte_page(*pte);
-    *pte = static_cast<u32>(page_to_phys(page).value()) | (writable ? REGION_PTE : REGION_PTE_RO);
+    x86::set_pte(pte, mk_pte(page_to_pfn(page), writable ? REGION_PTE : REGION_PTE_RO));
     // Replacing a translation is an invalidation; filling a hole, an upgrade.
     publish(*r, va, va + PAGE_SIZE, was_present ? Effect::Invalidated : Effect::Upgraded);
     return true;
@@ -227,7 +227,7 @@ bool region_handle_fault(u32 va) {
         const u32 page_va = va & PAGE_MASK;
         x86::pte_t* pte = region_pte(page_va);
         if (!(*pte & x86::PTE_PRESENT)) {   // someone else may have won the race
-            *pte = static_cast<u32>(page_to_phys(page).value()) | REGION_PTE;
+            x86::set_pte(pte, mk_pte(page_to_pfn(page), REGION_PTE));
             installed = true;
             publish(*r, page_va, page_va + PAGE_SIZE, Effect::Upgraded);
         }

@@ -4,6 +4,7 @@
 #include "lib/bug.h"
 #include "lib/spinlock.h"
 #include "mm/layout.h"
+#include "mm/pgtable.h"
 
 namespace mm {
 namespace {
@@ -33,12 +34,12 @@ x86::pte_t* kmap_pte_base() { return fixmap_pte(FIX_KMAP_BEGIN); }
 
 void set_fixmap(u32 idx, PhysAddr phys, x86::pte_t flags) {
     BUG_ON(idx == FIX_HOLE);
-    *fixmap_pte(idx) = static_cast<x86::pte_t>(phys.value() & PAGE_MASK) | flags;
+    x86::set_pte(fixmap_pte(idx), mk_pte(Pfn::down(phys), flags));
     x86::local_invlpg(fix_to_virt(idx));
 }
 
 void clear_fixmap(u32 idx) {
-    *fixmap_pte(idx) = 0;
+    x86::pte_clear(fixmap_pte(idx));
     x86::local_invlpg(fix_to_virt(idx));
 }
 
@@ -46,7 +47,7 @@ void fixmap_install(x86::pde_t* pgd) {
     for (u32 t = 0; t < FIXMAP_PAGE_TABLES; ++t) {
         const u32 va = FIXMAP_PT_BASE + t * x86::PGDIR_SIZE;
         const u32 table = reinterpret_cast<u32>(&fixmap_ptes[t * x86::PTRS_PER_PTE]) - PAGE_OFFSET;
-        pgd[x86::pgd_index(va)] = table | x86::PTE_PRESENT | x86::PTE_WRITE;
+        x86::set_pte(&pgd[x86::pgd_index(va)], table | x86::PTE_PRESENT | x86::PTE_WRITE);
     }
 }
 

@@ -35,7 +35,7 @@ void protect_readonly(u32 start, u32 end) {
     for (u32 va = start & PAGE_MASK; va < end; va += PAGE_SIZE) {
         x86::pte_t* pte = lookup_kernel_pte(va);
         if (pte)
-            *pte &= ~x86::PTE_WRITE;
+            x86::set_pte(pte, x86::read_pte(pte) & ~x86::PTE_WRITE);
     }
 }
 
@@ -56,6 +56,13 @@ u32 table_phys(const x86::pte_t* pt) { return reinterpret_cast<u32>(pt) - PAGE_O
 
 x86::pte_t kernel_pte_flags() {
     return x86::PTE_PRESENT | x86::PTE_WRITE | (global_pages ? x86::PTE_GLOBAL : 0);
+}
+
+void pte_frame_unmappable(Pfn pfn) {
+    BUG("mm.pte_frame_unmappable",
+        "pfn %#x (physical %#llx) is beyond what a 2-level PTE can map (below 4 GiB); "
+        "mapping it would map pfn %#x instead", pfn.value(),
+        static_cast<unsigned long long>(pfn.phys().value()), pfn.value() & (x86::PTE_PFN_LIMIT - 1));
 }
 
 x86::pte_t* lookup_kernel_pte(u32 va) {
@@ -83,15 +90,16 @@ void pgtable_init() {
         x86::pte_t* pt = next_table;
         next_table += x86::PTRS_PER_PTE;
         const u32 span = min(x86::PGDIR_SIZE, lowmem_bytes - offset);
+        // A table no walker can reach yet: plain stores.
         for (u32 i = 0; i < span / PAGE_SIZE; ++i)
             pt[i] = (offset + i * PAGE_SIZE) | flags;
-        swapper_pg_dir[x86::pgd_index(PAGE_OFFSET + offset)] =
-            table_phys(pt) | x86::PTE_PRESENT | x86::PTE_WRITE;
+        x86::set_pte(&swapper_pg_dir[x86::pgd_index(PAGE_OFFSET + offset)],
+                     table_phys(pt) | x86::PTE_PRESENT | x86::PTE_WRITE);
     }
     // The boot stack's guard page stays unmapped (double_fault.h), and so does
     // the direct-map alias of page 0.
-    *lookup_kernel_pte(reinterpret_cast<u32>(boot_stack_guard)) = 0;
-    *lookup_kernel_pte(PAGE_OFFSET) = 0;
+    x86::pte_clear(lookup_kernel_pte(reinterpret_cast<u32>(boot_stack_guard)));
+    x86::pte_clear(lookup_kernel_pte(PAGE_OFFSET));
 
     // Code and constants are read-only: the entry section (linked low, mapped
     // here at PAGE_OFFSET + 1 MiB), .text, .rodata and the symbol table.
@@ -101,8 +109,8 @@ void pgtable_init() {
     protect_readonly(reinterpret_cast<u32>(__ksymtab_section), reinterpret_cast<u32>(__ksymtab_end));
 
     fixmap_install(swapper_pg_dir);
-    swapper_pg_dir[x86::pgd_index(PKMAP_BASE)] =
-        (reinterpret_cast<u32>(pkmap_ptes) - PAGE_OFFSET) | x86::PTE_PRESENT | x86::PTE_WRITE;
+    x86::set_pte(&swapper_pg_dir[x86::pgd_index(PKMAP_BASE)],
+                 (reinterpret_cast<u32>(pkmap_ptes) - PAGE_OFFSET) | x86::PTE_PRESENT | x86::PTE_WRITE);
 
     const u32 pgd_phys = reinterpret_cast<u32>(swapper_pg_dir) - PAGE_OFFSET;
     x86::double_fault_set_cr3(pgd_phys);
@@ -114,7 +122,7 @@ void pgtable_init() {
 
 void pgtable_remove_identity_map() {
     for (u32 i = 0; i < x86::pgd_index(PAGE_OFFSET); ++i)
-        swapper_pg_dir[i] = 0;
+        x86::pte_clear(&swapper_pg_dir[i]);
     x86::flush_tlb_all();
     printk("mm: boot identity map removed\n");
 }
@@ -127,9 +135,9 @@ bool map_low_identity_page(PhysAddr page) {
         return false;
     auto* pt = static_cast<x86::pte_t*>(page_address(table));
     lib::memset(pt, 0, PAGE_SIZE);
-    pt[x86::pte_index(va)] = va | x86::PTE_PRESENT | x86::PTE_WRITE;
-    swapper_pg_dir[x86::pgd_index(va)] =
-        static_cast<u32>(page_to_phys(table).value()) | x86::PTE_PRESENT | x86::PTE_WRITE;
+    pt[x86::pte_index(va)] = va | x86::PTE_PRESENT | x86::PTE_WRITE;   // not reachable yet
+    x86::set_pte(&swapper_pg_dir[x86::pgd_index(va)],
+                 mk_pte(page_to_pfn(table), x86::PTE_PRESENT | x86::PTE_WRITE));
     return true;
 }
 
@@ -138,8 +146,8 @@ void unmap_low_identity_page(PhysAddr page) {
     x86::pde_t& pde = swapper_pg_dir[x86::pgd_index(va)];
     if (!(pde & x86::PTE_PRESENT))
         return;
-    Page* table = pfn_to_page(Pfn(pde >> PAGE_SHIFT));
-    pde = 0;
+    Page* table = pfn_to_page(pte_pfn(pde));
+    x86::pte_clear(&pde);
     // Every CPU that ran through the trampoline may cache the translation.
     x86::flush_tlb_all();
     free_page(table);
@@ -154,7 +162,7 @@ x86::pte_t* kernel_pte_alloc(u32 va) {
         lib::memset(page_address(page), 0, PAGE_SIZE);
         // A not-present PDE is never cached, so no flush: every CPU shares
         // swapper_pg_dir and sees the new table on its next walk.
-        pde = static_cast<u32>(page_to_phys(page).value()) | x86::PTE_PRESENT | x86::PTE_WRITE;
+        x86::set_pte(&pde, mk_pte(page_to_pfn(page), x86::PTE_PRESENT | x86::PTE_WRITE));
     }
     return lookup_kernel_pte(va);
 }

@@ -18,6 +18,20 @@ extern x86::pde_t swapper_pg_dir[x86::PTRS_PER_PGD];
 // PTE flags for kernel data: present, writable, global when available.
 x86::pte_t kernel_pte_flags();
 
+[[noreturn, gnu::cold]] void pte_frame_unmappable(Pfn pfn);
+
+// The PTE value that maps frame `pfn` with `flags`. A frame this paging mode
+// cannot address BUGs (mm.pte_frame_unmappable) instead of being truncated to
+// another frame: a 2-level PTE keeps only 20 bits of frame number.
+inline x86::pte_t mk_pte(Pfn pfn, x86::pte_t flags) {
+    if (unlikely(pfn.value() >= x86::PTE_PFN_LIMIT))
+        pte_frame_unmappable(pfn);
+    return (pfn.value() << PAGE_SHIFT) | flags;
+}
+
+// The frame a PTE maps.
+constexpr Pfn pte_pfn(x86::pte_t pte) { return Pfn(pte >> PAGE_SHIFT); }
+
 // Build swapper_pg_dir: the direct map of [0, max_low_pfn) with page tables
 // from memblock, kernel text and rodata read-only, the direct-map alias of
 // page 0 unmapped, the fixmap and pkmap page tables; then switch CR3 to it

@@ -53,8 +53,8 @@ void unmap_and_free(u32 first_page, u32 mapped) {
     Page* pages_to_free = nullptr;
     for (u32 i = 0; i < mapped; ++i) {
         x86::pte_t* pte = lookup_kernel_pte(page_va(first_page + i));
-        Page* page = pfn_to_page(Pfn(*pte >> PAGE_SHIFT));
-        *pte = 0;
+        Page* page = pfn_to_page(pte_pfn(x86::read_pte(pte)));
+        x86::pte_clear(pte);
         page->private_data = reinterpret_cast<u32>(pages_to_free);
         pages_to_free = page;
     }
@@ -107,14 +107,14 @@ void* vmalloc(u32 bytes, const char* owner) {
             // its translations: clear and free without a shootdown.
             for (u32 k = 0; k < i; ++k) {
                 x86::pte_t* p = lookup_kernel_pte(page_va(slot->first_page + k));
-                free_page(pfn_to_page(Pfn(*p >> PAGE_SHIFT)));
-                *p = 0;
+                free_page(pfn_to_page(pte_pfn(x86::read_pte(p))));
+                x86::pte_clear(p);
             }
             used.clear_range(first, pages + 1);
             slot->pages = 0;
             return nullptr;
         }
-        *pte = static_cast<u32>(page_to_phys(page).value()) | kernel_pte_flags();
+        x86::set_pte(pte, mk_pte(page_to_pfn(page), kernel_pte_flags()));
     }
     used_pages += pages;
     return reinterpret_cast<void*>(page_va(slot->first_page));
