@@ -17,13 +17,6 @@ static_assert(KM_MAX_IDX <= KM_SLOTS_PER_CPU, "the fixmap reserves KM_SLOTS_PER_
 
 namespace {
 
-constexpr unsigned MAX_IRQ_NESTING = 8;
-
-struct IrqSaved {
-    int idx[MAX_IRQ_NESTING];
-    unsigned depth;
-};
-IrqSaved irq_saved[x86::NR_CPUS];
 KmapSwitchStats switch_stats[x86::NR_CPUS];
 
 KmapInjectHook inject_hook = nullptr;
@@ -43,7 +36,7 @@ x86::pte_t* slot_pte(unsigned cpu, unsigned pos) { return pte_base - slot_of(cpu
 bool is_guard_position(unsigned pos) { return KM_INCR == 2 && pos % 2 == 0; }
 
 void clear_slot(unsigned cpu, unsigned pos) {
-    *slot_pte(cpu, pos) = 0;
+    x86::pte_clear(slot_pte(cpu, pos));
     x86::local_invlpg(kmap_local_slot_address(cpu, pos));
 }
 
@@ -93,7 +86,7 @@ void sched_out(sched::Task* prev, sched::Task* next) {
             if (i < kc.idx && kc.pteval[i])
                 clear_slot(cpu, static_cast<unsigned>(i));
             if (i < nk.idx && nk.pteval[i])
-                *slot_pte(cpu, static_cast<unsigned>(i)) = nk.pteval[i];
+                x86::set_pte(slot_pte(cpu, static_cast<unsigned>(i)), nk.pteval[i]);
             inject(KmapPhase::Out, prev, static_cast<unsigned>(i));
         }
         return;
@@ -125,38 +118,48 @@ void sched_in(sched::Task* /*prev*/) {
         if (!live_position(kc, pos, next))
             continue;
         // No flush: prepare_switch's invlpg left the slot out of this TLB.
-        *slot_pte(cpu, pos) = kc.pteval[i];
+        x86::set_pte(slot_pte(cpu, pos), kc.pteval[i]);
         inject(KmapPhase::In, next, pos);
     }
 }
 
 // ---- interrupts and task life ------------------------------------------------
 
-void irq_enter() {
+// Around every handler that runs on top of a task (x86/idt.h): the depth it
+// found, then the check that it left that depth. The same task is current at
+// both ends (a handler that sleeps comes back to it).
+u32 nested_enter() {
     sched::Task* t = sched::current();
-    IrqSaved& s = irq_saved[x86::this_cpu_index()];
-    if (s.depth < MAX_IRQ_NESTING)
-        s.idx[s.depth] = t ? kmap_ctrl(t).idx : 0;
-    ++s.depth;
+    return t ? static_cast<u32>(kmap_ctrl(t).idx) : 0;
 }
 
-void irq_exit() {
-    IrqSaved& s = irq_saved[x86::this_cpu_index()];
-    if (s.depth == 0)
-        return;   // no matching enter (cannot happen with interrupt_dispatch's pairing)
-    if (s.depth-- > MAX_IRQ_NESTING)
-        return;
+bool report_nested_leak(x86::NestedContext kind, const sched::Task* t, int now, int found) {
+    constexpr const char* fmt = "%s returns with %s's kmap_local depth %d; it found %d";
+    switch (kind) {
+    case x86::NestedContext::Hardirq:
+        return WARN("kmap_local.irq_leak", true, fmt, "an interrupt", t->name, now, found);
+    case x86::NestedContext::Exception:
+        return WARN("kmap_local.exception_leak", true, fmt, "an exception handler", t->name, now,
+                    found);
+    case x86::NestedContext::CrossCpuCall:
+        return WARN("kmap_local.call_leak", true, fmt, "a cross-CPU callback", t->name, now, found);
+    }
+    return true;
+}
+
+void nested_exit(u32 saved, x86::NestedContext kind) {
     sched::Task* t = sched::current();
     if (!t)
         return;
     KmapCtrl& kc = kmap_ctrl(t);
-    const int before = s.idx[s.depth];
-    if (WARN("kmap_local.irq_leak", kc.idx != before,
-             "an interrupt returns with %s's kmap_local depth %d, it found %d", t->name,
-             kc.idx, before)) {
-        while (kc.idx > before)
-            pop_top(kc, x86::this_cpu_index());
-    }
+    const int found = static_cast<int>(saved);
+    if (likely(kc.idx == found))
+        return;
+    report_nested_leak(kind, t, kc.idx, found);
+    // What it left mapped is undone; what it unmapped of the task's own
+    // cannot be (the task's later unmaps will misbehave and say so).
+    while (kc.idx > found)
+        pop_top(kc, x86::this_cpu_index());
 }
 
 void on_task_create(sched::Task* child, sched::Task* parent) {
@@ -208,7 +211,7 @@ Page* kmap_local_page_at(u32 va) {
     for (int i = 0; i < kc.idx; ++i) {
         const auto pos = static_cast<unsigned>(i);
         if (kc.pteval[pos] && kmap_local_slot_address(cpu, pos) == (va & PAGE_MASK))
-            return pfn_to_page(Pfn(kc.pteval[pos] >> PAGE_SHIFT));
+            return pfn_to_page(pte_pfn(kc.pteval[pos]));
     }
     return nullptr;
 }
@@ -232,12 +235,12 @@ static void* kmap_local_pfn_prot(Pfn pfn, x86::pte_t prot) {
     const auto pos = static_cast<unsigned>(idx - 1);
     const unsigned cpu = x86::this_cpu_index();
     x86::pte_t* pte = slot_pte(cpu, pos);
-    if (*pte)
+    if (const x86::pte_t stale = x86::read_pte(pte))
         BUG("kmap_local.slot_busy", "kmap_local: slot %u of CPU %u is not empty (PTE %#x) for %s",
-            pos, cpu, *pte, t->name);
-    const x86::pte_t value = static_cast<x86::pte_t>(pfn.phys().value()) | prot;
+            pos, cpu, stale, t->name);
+    const x86::pte_t value = mk_pte(pfn, prot);
     // No flush: the slot's previous unmap (or sched_out) flushed it here.
-    *pte = value;
+    x86::set_pte(pte, value);
     kc.pteval[pos] = value;
     sched::preempt_enable();
     return reinterpret_cast<void*>(kmap_local_slot_address(cpu, pos));
@@ -280,7 +283,7 @@ void kunmap_local(const void* vaddr) {
               "kunmap_local(%#x): out of order; the top of %s's stack is %#x", addr, t->name, top);
     // As Linux: the top slot is cleared and popped, the passed address is
     // flushed. Out of order, that leaves the wrong mapping: "malfunction".
-    *slot_pte(cpu, pos) = 0;
+    x86::pte_clear(slot_pte(cpu, pos));
     x86::local_invlpg(addr);
     kc.pteval[pos] = 0;
     kc.idx -= KM_INCR;
@@ -293,7 +296,7 @@ void kmap_local_init() {
     kmap_prot = kernel_pte_flags();   // PAGE_KERNEL: global when the CPU has PGE
     sched::add_switch_hooks(sched_out, sched_in);
     sched::set_task_hooks(on_task_create, on_task_exit);
-    x86::set_irq_hooks(irq_enter, irq_exit);
+    x86::set_nested_context_hooks(nested_enter, nested_exit);
 }
 
 KmapSwitchStats kmap_switch_stats(unsigned cpu) { return switch_stats[cpu]; }

@@ -31,7 +31,12 @@
 //   kmap_local.slot_busy       BUG: the slot to map is not empty
 //   kmap_local.unmap_not_kmap  WARN: force-map on, a non-kmap address unmapped
 //   kmap_local.unmap_user      WARN: a user-space address unmapped
-//   kmap_local.irq_leak        WARN: an interrupt returned holding mappings (undone)
+//   kmap_local.irq_leak        WARN: an interrupt handler returned with another
+//                              depth than it found (what it left mapped is undone)
+//   kmap_local.exception_leak  WARN: the same, for an exception handler (a #PF
+//                              or #DB handler that maps)
+//   kmap_local.call_leak       WARN: the same, for a cross-CPU callback, run
+//                              from the IPI or from a caller's wait loop
 //   kmap_local.exit_with_mappings  WARN: a task exited holding mappings (undone)
 //   kmap_local.fork_with_mappings  WARN: a task created while its creator
 //                              held mappings (the new one starts empty)

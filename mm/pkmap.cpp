@@ -55,12 +55,13 @@ void flush_all_zero_pkmaps() {
         if (pool.count[nr] != 1)
             continue;
         pool.count[nr] = 0;
-        const x86::pte_t pte = ptes[nr];
+        const x86::pte_t pte = x86::read_pte(&ptes[nr]);
         if (!(pte & x86::PTE_PRESENT))
             BUG("pkmap.slot_without_pte", "pkmap slot %u has count 1 and no PTE", nr);
-        // Not atomic, and need not be: nobody reaches the PTE without the lock.
-        ptes[nr] = 0;
-        set_page_address(pfn_to_page(Pfn(pte >> PAGE_SHIFT)), nullptr);
+        // A plain clear, not an exchange: nobody reaches the PTE without the
+        // lock, and the CPU sets no Accessed/Dirty bit we would lose.
+        x86::pte_clear(&ptes[nr]);
+        set_page_address(pfn_to_page(pte_pfn(pte)), nullptr);
         ++cleared;
     }
     if (!cleared)
@@ -68,15 +69,13 @@ void flush_all_zero_pkmaps() {
     PkmapStats& s = pool.stats;
     ++s.flushes;
     s.slots_cleared += cleared;
-    s.last_flush_start = pkmap_addr(0);
-    s.last_flush_end = pkmap_addr(LAST_PKMAP);
     if (skip_wrap_shootdown) {
         x86::local_flush_all();   // the negative control: the others keep theirs
         return;
     }
     // 1024 pages, far above the ceiling: one full flush on every CPU. Other
     // CPUs spinning on the pool lock take the IPI: their interrupts are on.
-    x86::flush_tlb_kernel_range(s.last_flush_start, s.last_flush_end);
+    x86::flush_tlb_kernel_range(pkmap_addr(0), pkmap_addr(LAST_PKMAP));
 }
 
 // Sleep until a kunmap frees something. Called and returns with the lock
@@ -111,7 +110,7 @@ void* map_new_virtual(Page* page) {
             }
             if (pool.count[nr] == 0) {
                 // No flush: a count of 0 means no TLB holds this slot.
-                ptes[nr] = static_cast<x86::pte_t>(page_to_phys(page).value()) | kmap_prot;
+                x86::set_pte(&ptes[nr], mk_pte(page_to_pfn(page), kmap_prot));
                 pool.count[nr] = 1;
                 set_page_address(page, slot_address(nr));
                 return slot_address(nr);
@@ -189,7 +188,7 @@ Page* kmap_to_page(const void* vaddr) {
     const u32 addr = reinterpret_cast<u32>(vaddr);
     if (WARN_ONCE("pkmap.kmap_to_page", is_pkmap_address(addr),
                   "kmap_to_page(%p): a kmap() address (deprecated helper)", vaddr))
-        return pfn_to_page(Pfn(ptes[pkmap_nr(addr)] >> PAGE_SHIFT));
+        return pfn_to_page(pte_pfn(x86::read_pte(&ptes[pkmap_nr(addr)])));
     if (WARN_ONCE("kmap_local.kmap_to_page", is_kmap_local_address(addr),
                   "kmap_to_page(%p): a kmap_local address (deprecated helper)", vaddr)) {
         if (Page* page = kmap_local_page_at(addr))
@@ -232,7 +231,7 @@ int pkmap_count(u32 nr) {
     return pool.count[nr];
 }
 
-x86::pte_t pkmap_pte(u32 nr) { return ptes[nr]; }
+x86::pte_t pkmap_pte(u32 nr) { return x86::read_pte(&ptes[nr]); }
 
 unsigned pkmap_held_slots() {
     PoolLock guard;

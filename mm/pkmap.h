@@ -79,8 +79,6 @@ struct PkmapStats {
     u32 slots_cleared;      // count-1 slots cleared by those flushes
     u32 waits;              // sleeps on a full pool
     u32 waits_found_mapped; // woken waiters whose page another task had mapped
-    u32 last_flush_start;   // the range of the last flush
-    u32 last_flush_end;
 };
 PkmapStats pkmap_stats();
 // The pool's counters and every online CPU's full flushes, on the console

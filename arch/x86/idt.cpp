@@ -17,8 +17,8 @@ namespace {
 u64 idt[256];
 InterruptHandler interrupt_handlers[256];
 void (*irq_exit_preempt)() = nullptr;
-void (*irq_enter_hook)() = nullptr;
-void (*irq_exit_hook)() = nullptr;
+NestedEnterHook nested_enter_hook = nullptr;
+NestedExitHook nested_exit_hook = nullptr;
 void (*task_describer)() = nullptr;
 
 constexpr u8 GATE_INTERRUPT = 0x8e;  // present, ring 0, 32-bit interrupt gate
@@ -56,9 +56,18 @@ void set_interrupt_handler(unsigned vector, InterruptHandler handler) {
 }
 
 void set_irq_exit_preempt_hook(void (*hook)()) { irq_exit_preempt = hook; }
-void set_irq_hooks(void (*enter)(), void (*exit)()) {
-    irq_enter_hook = enter;
-    irq_exit_hook = exit;
+void set_nested_context_hooks(NestedEnterHook enter, NestedExitHook exit) {
+    nested_exit_hook = exit;
+    __atomic_store_n(&nested_enter_hook, enter, __ATOMIC_RELEASE);
+}
+
+NestedToken nested_context_enter() {
+    // Exit is paired with enter: the hooks may be installed while a handler
+    // is already running on another CPU.
+    const NestedEnterHook enter = __atomic_load_n(&nested_enter_hook, __ATOMIC_ACQUIRE);
+    if (!enter)
+        return {nullptr, 0};
+    return {nested_exit_hook, enter()};
 }
 void set_task_describer(void (*describe)()) { task_describer = describe; }
 void describe_current_task() {
@@ -86,24 +95,20 @@ extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
         // Faults run in the context they interrupted (a task's page fault
         // may sleep once the faultable region exists): no hardirq count.
         PERCPU_INC(exceptions);
+        const NestedToken token = nested_context_enter();
         exception_dispatch(*frame);
+        nested_context_exit(token, NestedContext::Exception);
         return;
     }
     PERCPU_INC(interrupts);
     PERCPU_INC(irq_depth);
     PERCPU_ADD(preempt_count, PREEMPT_HARDIRQ_OFFSET);
-    // Pair exit with enter: the hooks may be installed while this interrupt
-    // is already running on another CPU.
-    void (*const enter)() = irq_enter_hook;
-    void (*const exit)() = enter ? irq_exit_hook : nullptr;
-    if (enter)
-        enter();
+    const NestedToken token = nested_context_enter();
     if (InterruptHandler h = interrupt_handlers[frame->vector])
         h(*frame);
     else
         WARN_ONCE("x86.unexpected_interrupt", true, "unexpected interrupt on vector %u", frame->vector);
-    if (exit)
-        exit();
+    nested_context_exit(token, NestedContext::Hardirq);
     PERCPU_ADD(preempt_count, -PREEMPT_HARDIRQ_OFFSET);
     PERCPU_DEC(irq_depth);
     // Preemption at interrupt exit, on the interrupted task's stack.

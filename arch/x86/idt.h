@@ -28,9 +28,28 @@ void set_irq_exit_preempt_hook(void (*hook)());
 constexpr u32 PREEMPT_HARDIRQ_OFFSET = 1u << 16;
 constexpr u32 PREEMPT_NMI_OFFSET = 1u << 20;
 
-// Called around every interrupt handler, inside the hardirq count: kmap_local
-// checks that a handler leaves the interrupted task's stack as it found it.
-void set_irq_hooks(void (*enter)(), void (*exit)());
+// Code that runs on top of whatever it interrupted - a hardirq handler, an
+// exception handler, a cross-CPU callback run from the IPI or from a wait
+// loop - must leave that context as it found it. One subsystem hooks in to
+// check (kmap_local: the interrupted task's stack depth): `enter` returns a
+// value that `exit` gets back. The value lives on the handler's own stack, so
+// nesting needs no per-CPU bookkeeping and a handler that sleeps (a page
+// fault in a faultable region) keeps its own. Not called for NMIs.
+enum class NestedContext : u8 { Hardirq, Exception, CrossCpuCall };
+using NestedEnterHook = u32 (*)();
+using NestedExitHook = void (*)(u32 saved, NestedContext kind);
+void set_nested_context_hooks(NestedEnterHook enter, NestedExitHook exit);
+
+// For the dispatchers (interrupts, exceptions, cross-CPU calls).
+struct NestedToken {
+    NestedExitHook exit;   // null: no check (no hooks, or they came later)
+    u32 saved;
+};
+NestedToken nested_context_enter();
+inline void nested_context_exit(const NestedToken& token, NestedContext kind) {
+    if (token.exit)
+        token.exit(token.saved, kind);
+}
 
 // Prints "Task: <name> ..." in fatal reports; the scheduler installs it.
 void set_task_describer(void (*describe)());

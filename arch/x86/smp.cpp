@@ -4,13 +4,17 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/lapic.h"
+#include "arch/x86/smp_testing.h"
 #include "arch/x86/time.h"
 #include "lib/bug.h"
+#include "lib/inject.h"
+#include "lib/platform.h"
 #include "lib/printk.h"
 
 namespace x86 {
 
 Atomic<CpuMask> cpu_online_mask{0};
+constinit const InjectPoint smp_call_queued{"smp.call_queued"};
 
 namespace {
 
@@ -47,6 +51,13 @@ void print_nmi_context(const InterruptFrame& frame) {
     printk("EIP: %04x:%08x EFLAGS: %08x EBP: %08x ESP: %08x\n", frame.cs & 0xffff, frame.eip,
            frame.eflags, frame.ebp, frame.interrupted_esp());
     print_backtrace(frame.eip, frame.ebp);
+}
+
+// One callback, checked like any handler that runs on top of another context.
+void run_callback(CallFn fn, void* arg) {
+    const NestedToken token = nested_context_enter();
+    fn(arg);
+    nested_context_exit(token, NestedContext::CrossCpuCall);
 }
 
 void enqueue(unsigned target, Csd* c) {
@@ -107,6 +118,9 @@ unsigned num_online_cpus() { return __builtin_popcount(cpu_online_mask.load()); 
 void set_cpu_online(unsigned cpu) { cpu_online_mask.fetch_or(cpu_bit(cpu)); }
 
 void smp_process_pending_calls() {
+    // Off for the callbacks wherever they run: from the IPI they are off
+    // already; from a wait loop an interrupt must not land inside one.
+    const u32 flags = irq_save();
     const unsigned me = this_cpu_index();
     Csd* list = queues[me].exchange(nullptr, MemoryOrder::Acquire);
     // Reverse into arrival order.
@@ -120,13 +134,20 @@ void smp_process_pending_calls() {
     while (ordered) {
         Csd* c = ordered;
         ordered = c->next;   // read before releasing: the sender may reuse c at once
-        c->fn(c->arg);
+        run_callback(c->fn, c->arg);
         PERCPU_INC(calls_received);
         c->busy.store(0, MemoryOrder::Release);
     }
+    irq_restore(flags);
 }
 
 void smp_call_function_many(CpuMask mask, CallFn fn, void* arg, bool wait) {
+    WARN_ONCE("smp.call_preemptible", PERCPU_READ(preempt_count) == 0 && irqs_enabled(),
+              "smp_call_function_many() called preemptible: the caller could migrate between "
+              "choosing its targets and waiting for them");
+    // Whatever the caller did: this CPU's identity, its request slots and the
+    // local run must all belong to one CPU until the wait is over.
+    platform::preempt_disable();
     const unsigned me = this_cpu_index();
     mask &= cpu_online_mask.load();
     WARN_ONCE("smp.call_with_irqs_disabled", !irqs_enabled() && (mask & ~cpu_bit(me)),
@@ -149,31 +170,43 @@ void smp_call_function_many(CpuMask mask, CallFn fn, void* arg, bool wait) {
         c->busy.store(1, MemoryOrder::Relaxed);
         enqueue(cpu, c);
     }
+    // Where a test tries to preempt and migrate the caller (which must fail).
+    inject_point(smp_call_queued);
     if (mask & cpu_bit(me)) {
         const u32 flags = irq_save();
-        fn(arg);
+        run_callback(fn, arg);
         irq_restore(flags);
     }
-    if (!wait)
-        return;
-    for (unsigned cpu = 0; cpu < NR_CPUS; ++cpu) {
-        if (!(mask & cpu_bit(cpu)) || cpu == me)
-            continue;
-        while (waited[cpu].busy.load(MemoryOrder::Acquire)) {
-            smp_process_pending_calls();
-            pause();
+    if (wait) {
+        for (unsigned cpu = 0; cpu < NR_CPUS; ++cpu) {
+            if (!(mask & cpu_bit(cpu)) || cpu == me)
+                continue;
+            while (waited[cpu].busy.load(MemoryOrder::Acquire)) {
+                smp_process_pending_calls();
+                pause();
+            }
         }
     }
+    platform::preempt_enable();
 }
 
+// The wrappers own the preemption rule, as Linux's on_each_cpu() does.
 void smp_call_function_single(unsigned cpu, CallFn fn, void* arg, bool wait) {
+    platform::preempt_disable();
     smp_call_function_many(cpu_bit(cpu), fn, arg, wait);
+    platform::preempt_enable();
 }
 
-void on_each_cpu(CallFn fn, void* arg, bool wait) { smp_call_function_many(~0u, fn, arg, wait); }
+void on_each_cpu(CallFn fn, void* arg, bool wait) {
+    platform::preempt_disable();
+    smp_call_function_many(~0u, fn, arg, wait);
+    platform::preempt_enable();
+}
 
 void smp_call_function(CallFn fn, void* arg, bool wait) {
+    platform::preempt_disable();
     smp_call_function_many(~cpu_bit(this_cpu_index()), fn, arg, wait);
+    platform::preempt_enable();
 }
 
 void smp_send_reschedule(unsigned cpu) {

@@ -3,12 +3,23 @@
 //
 // Cross-CPU calls (Linux's smp_call_function family): a request is queued on
 // the target's lock-free list and an IPI kicks it; the target runs it from
-// the IPI handler with interrupts off. A waiting caller spins until every
-// target finished, servicing requests queued for its own CPU while it
-// spins, so two CPUs that call each other cannot deadlock. Callers must be
-// in task context and must not migrate; calling with interrupts disabled
-// WARNs (smp.call_with_irqs_disabled), as Linux does, because it is a
-// deadlock waiting to happen on a kernel whose waits do not poll.
+// the IPI handler. A waiting caller spins until every target finished,
+// servicing requests queued for its own CPU while it spins, so two CPUs that
+// call each other cannot deadlock. Every callback runs with interrupts off,
+// whether from the IPI or from such a wait loop, and must leave what it
+// interrupted as it found it (kmap_local checks, see idt.h).
+//
+// The rules for callers (docs/smp.md), as in Linux:
+//   - task context, interrupts enabled: with interrupts off two CPUs that
+//     call each other wait forever (smp.call_with_irqs_disabled WARNs);
+//   - preemption disabled from choosing the targets to the end of the wait:
+//     a caller that migrated would skip the CPU it moved away from and run
+//     the local part on the wrong one, and one preempted while it owns an
+//     asynchronous request slot would stall every later caller on its CPU.
+//     on_each_cpu(), smp_call_function() and smp_call_function_single()
+//     disable preemption themselves; smp_call_function_many() expects the
+//     caller to have done it, WARNs (smp.call_preemptible) when it did not,
+//     and then disables it anyway for the call.
 #pragma once
 
 #include "arch/x86/interrupt_frame.h"

@@ -5,7 +5,9 @@
 // it runs one invlpg per page on every online CPU, above that one full flush
 // (global entries too) on every online CPU; the initiator included, and it
 // returns only when all have done it. It is a cross-CPU call: task context,
-// interrupts enabled (else smp.call_with_irqs_disabled WARNs).
+// interrupts enabled (else smp.call_with_irqs_disabled WARNs). It disables
+// preemption for its whole length itself, so callers may be preemptible
+// (vfree is): the initiator and the CPUs it asks are chosen on one CPU.
 #pragma once
 
 #include "lib/atomic.h"
@@ -31,5 +33,16 @@ struct TlbCounters {
     u32 shootdowns_received;
 };
 TlbCounters tlb_counters(unsigned cpu);
+
+// What flush_tlb_kernel_range() was asked, per initiating CPU: the number of
+// requests and the last one's range as the caller gave it. Recorded here
+// from the request, so a test can check what a caller asked for without
+// trusting the caller's own account.
+struct KernelFlushLog {
+    u32 requests;
+    u32 last_start;
+    u32 last_end;
+};
+KernelFlushLog kernel_flush_log(unsigned cpu);
 
 } // namespace x86

@@ -6,10 +6,13 @@
 #include "arch/x86/lapic.h"
 #include "arch/x86/mptable.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/smp_testing.h"
 #include "arch/x86/time.h"
 #include "boot/params.h"
+#include "lib/inject_testing.h"
 #include "lib/spinlock.h"
 #include "mm/fixmap.h"
+#include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
 using namespace x86;
@@ -88,9 +91,12 @@ KTEST(smp, ipi_reaches_each_cpu_and_all) {
         smp_call_function_single(c, count_hit, nullptr, true);
     for (unsigned c = 0; c < n; ++c)
         EXPECT_EQ(per_cpu_hits[c].load(), 1u);
-    // A set: the odd CPUs only.
+    // A set: the odd CPUs only (the caller keeps preemption off, as it must).
     reset_hits();
-    smp_call_function_many(0xaaaaaaaau, count_hit, nullptr, true);
+    {
+        sched::PreemptGuard no_preemption;
+        smp_call_function_many(0xaaaaaaaau, count_hit, nullptr, true);
+    }
     for (unsigned c = 0; c < n; ++c)
         EXPECT_EQ(per_cpu_hits[c].load(), c % 2 ? 1u : 0u);
     // All others, without waiting: they still all run it.
@@ -122,6 +128,92 @@ KTEST(smp, waiting_call_returns_only_after_every_target_ran_t4) {
     for (unsigned c = 1; c < num_online_cpus(); ++c)
         EXPECT_EQ(finished[c].load(), 1u);
     EXPECT_EQ(finished[0].load(), 0u);
+}
+
+KTEST(smp, call_function_many_from_preemptible_code_warns_and_still_runs_once_per_cpu) {
+    KTEST_EXPECT_WARN("smp.call_preemptible", 1);
+    reset_hits();
+    smp_call_function_many(~0u, count_hit, nullptr, true);
+    for (unsigned c = 0; c < num_online_cpus(); ++c)
+        EXPECT_EQ(per_cpu_hits[c].load(), 1u);
+}
+
+// A cross-CPU call whose caller is preempted in the middle - requests queued,
+// local run and wait still to come - with a busy neighbour on its CPU and an
+// idle CPU allowed to take it: a preemptible caller would be moved, skip the
+// CPU it left and run the local part on the new one twice (the vfree path
+// did this). Preemption is off for the whole call, so the interrupt that
+// asks for a reschedule changes nothing until the call is over.
+namespace {
+struct MidCall {
+    sched::Task* caller = nullptr;
+    x86::CpuMask widen_to = 0;
+    Atomic<u32> fired{0};
+    Atomic<u32> stop_neighbour{0};
+    u32 preempt_count_inside = 0;
+    unsigned cpu_before = 0;
+    unsigned cpu_after_ipi = 0;
+};
+MidCall mid;
+
+void reschedule_myself(const InjectPoint& point) {
+    if (&point != &smp_call_queued || sched::current() != mid.caller || mid.fired.exchange(1))
+        return;
+    const unsigned me = this_cpu_index();
+    mid.cpu_before = me;
+    mid.preempt_count_inside = sched::preempt_count();
+    // Only now may it run elsewhere (it started pinned, so that it makes the
+    // call from its home CPU). Then the reschedule IPI to this CPU, and a few
+    // ticks for the idle CPU's load balancer to take a preempted caller away.
+    mid.caller->allowed = mid.widen_to;
+    const u32 seen = __atomic_load_n(&cpu_data[me].reschedules_received, __ATOMIC_RELAXED);
+    smp_send_reschedule(me);
+    wait_for(1000, [&] {
+        return __atomic_load_n(&cpu_data[me].reschedules_received, __ATOMIC_RELAXED) != seen;
+    });
+    udelay(50000);
+    mid.cpu_after_ipi = this_cpu_index();
+}
+
+void busy_neighbour(void*) {
+    while (!mid.stop_neighbour.load(MemoryOrder::Relaxed))
+        pause();
+}
+
+void call_everyone(void*) {
+    mid.caller = sched::current();
+    reset_hits();
+    on_each_cpu(count_hit, nullptr, true);
+}
+} // namespace
+
+KTEST(smp, a_call_is_neither_preempted_nor_migrated_between_its_requests_and_its_wait) {
+    if (num_online_cpus() < 2)
+        KTEST_SKIP("needs a second CPU to migrate to");
+    const unsigned home = 1, refuge = num_online_cpus() > 2 ? 2 : 0;
+    mid.fired.store(0);
+    mid.stop_neighbour.store(0);
+    sched::KthreadOptions pinned_home;
+    pinned_home.allowed = cpu_bit(home);
+    pinned_home.cpu = static_cast<int>(home);
+    sched::Task* neighbour = sched::kthread_create(busy_neighbour, nullptr, "neighbour", pinned_home);
+    ASSERT_NOT_NULL(neighbour);
+    mid.caller = nullptr;
+    mid.widen_to = cpu_bit(home) | cpu_bit(refuge);
+    {
+        InjectHookGuard hook(reschedule_myself);
+        sched::Task* caller = sched::kthread_create(call_everyone, nullptr, "mid-call", pinned_home);
+        ASSERT_NOT_NULL(caller);
+        sched::kthread_join(caller);
+    }
+    mid.stop_neighbour.store(1);
+    sched::kthread_join(neighbour);
+    EXPECT_EQ(mid.fired.load(), 1u);
+    EXPECT_EQ(mid.cpu_before, home);
+    EXPECT_GT(mid.preempt_count_inside, 0u);
+    EXPECT_EQ(mid.cpu_after_ipi, home);
+    for (unsigned c = 0; c < num_online_cpus(); ++c)
+        EXPECT_EQ(per_cpu_hits[c].load(), 1u);
 }
 
 KTEST(smp, timer_ticks_on_every_cpu) {
