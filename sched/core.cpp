@@ -15,7 +15,9 @@
 #include "arch/x86/smp.h"
 #include "lib/bug.h"
 #include "lib/format.h"
+#include "lib/inject.h"
 #include "lib/printk.h"
+#include "sched/sched_testing.h"
 
 extern "C" sched::Task* switch_to(sched::Task* prev, sched::Task* next);
 
@@ -28,6 +30,9 @@ struct RunQueue {
     unsigned nr_queued = 0;       // in `queue`, not counting the running task
     Task* idle = nullptr;
     u32 balance_countdown = 0;
+    // Set by __schedule for finish_task_switch: the CPU the task switched
+    // away from moves to, or -1.
+    int move_prev_to = -1;
     SchedStats stats{};
 };
 
@@ -96,6 +101,12 @@ unsigned select_cpu(const Task* p) {
 void enqueue(unsigned cpu, Task* p) {
     RunQueue& rq = rqs[cpu];
     const platform::IrqFlags flags = rq.lock.lock_irqsave();
+    // On two queues, two CPUs would run one stack; refuse rather than corrupt.
+    if (WARN("sched.double_enqueue", p->run_node.is_linked(),
+             "%s is queued already (CPU %u); not queued again on CPU %u", p->name, p->cpu, cpu)) {
+        rq.lock.unlock_irqrestore(flags);
+        return;
+    }
     p->cpu = cpu;
     p->on_rq = true;
     rq.queue.push_back(*p);
@@ -176,14 +187,14 @@ void run_finish_hooks(Task* prev) {
 // The second half of a switch, on the new task's stack. Entered with
 // interrupts off and the preempt count at 1 (from __schedule).
 void finish_task_switch(Task* last) {
-    const int move_to = last->migrate_to;
+    RunQueue& rq = this_rq();
+    const int move_to = rq.move_prev_to;
+    rq.move_prev_to = -1;
     const bool dead = last->state == TaskState::Dead;
     // After this store another CPU may run `last` (its stack is ours no more).
     last->on_cpu.store(0, MemoryOrder::Release);
-    if (move_to >= 0) {
-        last->migrate_to = -1;
+    if (move_to >= 0)
         enqueue(static_cast<unsigned>(move_to), last);
-    }
     x86::sti();
     // Interrupts on, preemption off: the finish hooks (kmap_local's restore).
     run_finish_hooks(last);
@@ -202,14 +213,25 @@ void __schedule(bool preempt) {
     __atomic_store_n(&x86::cpu_data[me].need_resched, 0, __ATOMIC_RELAXED);
 
     Task* prev = current();
-    if (prev->migrate_to >= 0 && !preempt) {
-        prev->on_rq = false;   // finish_task_switch enqueues it on its new CPU
-    } else if (!preempt && prev->state != TaskState::Runnable) {
+    // Preempted, a task is still runnable, whatever state it was about to
+    // sleep in; only a task that calls schedule() itself leaves the queue.
+    const bool runnable = preempt || prev->state == TaskState::Runnable;
+    int move_to = -1;
+    if (prev->migrate_to >= 0) {
+        // A runnable one goes to its new CPU (finish_task_switch queues it
+        // there, on_rq all along, so a waker leaves it alone); a sleeper's
+        // wake-up will pick an allowed CPU by itself.
+        if (runnable)
+            move_to = prev->migrate_to;
+        prev->migrate_to = -1;
+    }
+    if (!runnable) {
         prev->on_rq = false;   // sleeping or dead: off the queue
-    } else if (!prev->is_idle) {
+    } else if (move_to < 0 && !prev->is_idle) {
         rq.queue.push_back(*prev);
         ++rq.nr_queued;
     }
+    rq.move_prev_to = move_to;
     Task* next = rq.queue.pop_front();
     if (next)
         --rq.nr_queued;
@@ -355,11 +377,36 @@ void become_idle_on_ap(void*) {
 
 } // namespace
 
+// schedule() where it is not allowed (docs/scheduling.md): reported, and then
+// - from an interrupt handler, or by a task that is still runnable (a yield
+//   in disguise), refused: nothing needed the switch;
+// - by a task that marked itself asleep, done, as Linux's schedule-bug path
+//   does, since refusing would leave it spinning: the caller's preempt count
+//   is taken off this CPU for the next task (which starts with a clean count)
+//   and handed back when the caller runs again, on the same CPU (migration
+//   stays off meanwhile, so a spinlock it holds is released by its owner).
 void schedule() {
-    WARN("sched.schedule_while_atomic", preempt_count() != 0 || !x86::irqs_enabled(),
-         "scheduling while atomic: preempt count %#x, interrupts %s", preempt_count(),
-         x86::irqs_enabled() ? "on" : "off");
+    const u32 count = preempt_count();
+    if (likely(count == 0)) {
+        if (!x86::irqs_enabled())
+            WARN("sched.schedule_while_atomic", true,
+                 "scheduling while atomic: interrupts off, task %s", current()->name);
+        __schedule(false);
+        return;
+    }
+    Task* me = current();
+    WARN("sched.schedule_while_atomic", true,
+         "scheduling while atomic: preempt count %#x, interrupts %s, task %s (%s)", count,
+         x86::irqs_enabled() ? "on" : "off", me->name,
+         in_interrupt() || me->state == TaskState::Runnable ? "not switching"
+                                                            : "switching with the count set aside");
+    if (in_interrupt() || me->state == TaskState::Runnable)
+        return;
+    ++me->migrate_disable;
+    PERCPU_ADD(preempt_count, -count);
     __schedule(false);
+    PERCPU_ADD(preempt_count, count);
+    --me->migrate_disable;
 }
 
 // Sleeping and yielding where it is not allowed WARN (might_sleep) and then
@@ -444,16 +491,49 @@ void sleep_ticks(u32 ticks) {
     set_current_running();
 }
 
+constinit const InjectPoint set_cpus_allowed_chosen{"sched.set_cpus_allowed_chosen"};
+
 void set_cpus_allowed(x86::CpuMask mask) {
     Task* me = current();
     mask &= x86::cpu_online_mask.load();
     if (WARN_ONCE("sched.empty_affinity", mask == 0, "set_cpus_allowed: no online CPU in the mask"))
         return;
-    me->allowed = mask;
-    if ((mask & x86::cpu_bit(me->cpu)) || me->migrate_disable)
+    bool move;
+    {
+        // The mask, the CPU it is checked against and the target agree.
+        PreemptGuard guard;
+        me->allowed = mask;
+        move = !(mask & x86::cpu_bit(me->cpu));
+        if (move && me->migrate_disable) {
+            me->affinity_pending = true;   // migrate_enable() applies it
+            return;
+        }
+        if (move)
+            me->migrate_to = static_cast<int>(__builtin_ctz(mask));
+    }
+    // A preemption from here on (a test forces one) moves the task just as
+    // the schedule() below does.
+    inject_point(set_cpus_allowed_chosen);
+    if (!move || me->migrate_to < 0)
         return;
-    me->migrate_to = static_cast<int>(__builtin_ctz(mask));
-    schedule();
+    if (may_switch())
+        schedule();
+    else
+        set_need_resched(x86::this_cpu_index());   // atomic: at its next preemption point
+}
+
+// The current task's migration was just re-enabled and its affinity changed
+// meanwhile: if its CPU is no longer allowed, move now, or at the next
+// preemption point if it cannot switch now (Linux's migrate_enable does the same).
+void apply_pending_affinity() {
+    Task* me = current();
+    PreemptGuard guard;
+    me->affinity_pending = false;
+    const x86::CpuMask allowed = me->allowed & x86::cpu_online_mask.load();
+    if (allowed && !(allowed & x86::cpu_bit(me->cpu))) {
+        me->migrate_to = static_cast<int>(__builtin_ctz(allowed));
+        set_need_resched(x86::this_cpu_index());
+    }
 }
 
 void add_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish) {

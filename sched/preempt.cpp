@@ -2,6 +2,7 @@
 
 #include "lib/bug.h"
 #include "lib/platform.h"
+#include "sched/sched.h"
 #include "sched/task.h"
 
 namespace sched {
@@ -18,7 +19,8 @@ void migrate_enable() {
     if (WARN_ONCE("sched.migrate_underflow", t->migrate_disable == 0,
                   "migrate_enable() without a matching migrate_disable()"))
         return;
-    --t->migrate_disable;
+    if (--t->migrate_disable == 0 && unlikely(t->affinity_pending))
+        apply_pending_affinity();
 }
 
 u32 migrate_disable_count() {

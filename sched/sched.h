@@ -54,8 +54,9 @@ SchedStats sched_stats(unsigned cpu);
 void dump_runqueues();
 unsigned nr_queued(unsigned cpu);
 
-// internal, for sched/task.cpp
+// internal, for sched/task.cpp and sched/preempt.cpp
 void finish_task_switch(Task* last);
+void apply_pending_affinity();
 void wake_new_task(Task* task, int cpu);
 void enqueue(unsigned cpu, Task* task);
 

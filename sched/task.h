@@ -40,6 +40,7 @@ struct Task {
     unsigned cpu;
     x86::CpuMask allowed;
     int migrate_to;                // >= 0: move there at the next switch-out
+    bool affinity_pending;         // its CPU left `allowed` while migration was off
     u32 migrate_disable;
     u32 pagefault_disabled;
     u32 mutexes_held;
@@ -80,7 +81,9 @@ Task* task_create(void (*fn)(void*), void* arg, const char* name, const KthreadO
 int kthread_join(Task* task);
 [[noreturn]] void task_exit(int code);
 
-// Change a task's allowed CPUs; the current task moves at once if it must.
+// Change the current task's allowed CPUs. If its CPU is no longer allowed it
+// moves at once; with migration disabled, when migrate_enable() re-enables it;
+// in atomic context, at its next preemption point.
 void set_cpus_allowed(x86::CpuMask mask);
 
 // Hooks for per-task state kept by later subsystems: called on creation
