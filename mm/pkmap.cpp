@@ -4,15 +4,20 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/tlb.h"
 #include "lib/bug.h"
+#include "lib/inject.h"
 #include "lib/printk.h"
 #include "lib/spinlock.h"
 #include "mm/kmap_local.h"
 #include "mm/page_address.h"
 #include "mm/pgtable.h"
+#include "mm/pkmap_testing.h"
 #include "sched/preempt.h"
 #include "sched/wait.h"
 
 namespace mm {
+
+constinit const InjectPoint pkmap_sleep_unlocked{"pkmap.sleep_unlocked"};
+constinit const InjectPoint pkmap_woken{"pkmap.woken"};
 
 static_assert((LAST_PKMAP & (LAST_PKMAP - 1)) == 0, "the cursor wraps by masking");
 
@@ -89,8 +94,10 @@ void sleep_on_full_pool() {
     // the count (it reads it under the lock) and wakes the queue.
     sched::set_current_sleeping();
     pool.lock.unlock();
+    inject_point(pkmap_sleep_unlocked);
     sched::schedule();
     sched::set_current_running();
+    inject_point(pkmap_woken);
     pool.wait.remove(entry);
     pool.lock.lock();
     --pool.sleepers;

@@ -6,11 +6,14 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "arch/x86/tlb.h"
+#include "lib/inject_testing.h"
 #include "lib/random.h"
 #include "mm/buddy.h"
 #include "mm/kmap_local.h"
 #include "mm/page_address.h"
 #include "mm/pkmap.h"
+#include "mm/pkmap_testing.h"
+#include "mm/vmalloc.h"
 #include "mm/zone.h"
 #include "sched/sched.h"
 #include "tests/kernel/stale_read.h"
@@ -416,6 +419,291 @@ KTEST(pkmap, p7_a_woken_waiter_takes_the_slot_another_waiter_mapped_for_its_page
     for (unsigned i = 0; i < LAST_PKMAP; ++i)
         if (i != 3)
             kunmap(pages[i]);
+}
+
+// ---- P7: the sleeper's windows, forced -----------------------------------------------
+
+namespace {
+
+// The injection hook's side of one case: which task it acts for, at which
+// point, and the handshake with the case's own thread.
+struct Window {
+    sched::Task* task = nullptr;     // the waiter; other tasks pass through
+    const InjectPoint* point = nullptr;
+    Atomic<u32> entered{0};          // the waiter reached the point (times)
+    Atomic<u32> release{0};          // the case lets it go on
+    u32 timed_out = 0;
+};
+Window window;
+
+void hold_in_window(const InjectPoint& point) {
+    if (&point != window.point || sched::current() != window.task || window.entered.load())
+        return;
+    window.entered.store(1);
+    // Preemptible, and the waiter may be marked asleep: spin, do not sleep.
+    const u64 deadline = x86::now_ns() + 5'000'000'000ull;
+    while (!window.release.load() && x86::now_ns() < deadline)
+        x86::pause();
+    window.timed_out = !window.release.load();
+}
+
+bool wait_until(const Atomic<u32>& flag) {
+    const u64 deadline = x86::now_ns() + 5'000'000'000ull;
+    while (!flag.load()) {
+        if (x86::now_ns() > deadline)
+            return false;
+        sched::sleep_ticks(1);
+    }
+    return true;
+}
+
+void kmap_as_window_task(void* arg) {
+    window.task = sched::current();
+    kmap_and_report(arg);
+}
+
+sched::Task* start_window_waiter(Waiter& w, const InjectPoint& point) {
+    window.task = nullptr;
+    window.point = &point;
+    window.entered.store(0);
+    window.release.store(0);
+    window.timed_out = 0;
+    sched::KthreadOptions opts;
+    opts.cpu = other_cpu();
+    opts.allowed = x86::cpu_bit(static_cast<unsigned>(opts.cpu));
+    return sched::kthread_create(kmap_as_window_task, &w, "pkmap-window", opts);
+}
+
+} // namespace
+
+// The lost-wake-up window: the waiter has dropped the lock but not yet
+// called schedule() when the kunmap comes. The kunmap sees it counted and
+// wakes it (it is still queued: the wake-up makes it runnable), so its
+// schedule() returns at once and it takes the slot after the wrap.
+KTEST(pkmap, p7_a_kunmap_between_the_waiters_unlock_and_its_sleep_is_not_lost) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
+    ASSERT_TRUE(pkmap_test_reset());
+    hold_every_slot();
+    const PkmapStats s0 = pkmap_stats();
+    Waiter w{pages[LAST_PKMAP], LAST_PKMAP};
+    InjectHookGuard hook(hold_in_window);
+    sched::Task* t = start_window_waiter(w, pkmap_sleep_unlocked);
+    ASSERT_NOT_NULL(t);
+    const bool in_window = wait_until(window.entered);
+    EXPECT_TRUE(in_window);
+    const unsigned freed = slot_of(page_address(pages[7]));
+    kunmap(pages[7]);               // inside the window
+    window.release.store(1);
+    const bool got_it = wait_until(w.done);
+    EXPECT_TRUE(got_it);            // a lost wake-up leaves it asleep here
+    if (!got_it)
+        kunmap(pages[8]);           // wake it, so the case can end
+    sched::kthread_join(t);
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(window.timed_out, 0u);
+    EXPECT_EQ(s1.waits - s0.waits, 1u);
+    if (got_it)
+        EXPECT_EQ(reinterpret_cast<u32>(w.got), pkmap_addr(freed));
+    EXPECT_EQ(w.bad_words, 0u);
+    kunmap(pages[LAST_PKMAP]);
+    for (unsigned i = 0; i < LAST_PKMAP; ++i)
+        if (i != 7 && (got_it || i != 8))
+            kunmap(pages[i]);
+}
+
+// Woken by a kunmap, the waiter loses the freed slot to another kmap before
+// it retakes the lock: it finds no free slot and must sleep again (not spin,
+// not take a held slot), and the next kunmap gives it one.
+KTEST(pkmap, p7_a_woken_waiter_whose_slot_was_taken_sleeps_again) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + 2);
+    ASSERT_TRUE(pkmap_test_reset());
+    hold_every_slot();
+    const PkmapStats s0 = pkmap_stats();
+    Waiter w{pages[LAST_PKMAP], LAST_PKMAP};
+    InjectHookGuard hook(hold_in_window);
+    sched::Task* t = start_window_waiter(w, pkmap_woken);
+    ASSERT_NOT_NULL(t);
+    EXPECT_TRUE(sleeping_on_pool(s0, 1, &t, 1));
+    const unsigned first = slot_of(page_address(pages[7]));
+    kunmap(pages[7]);                                   // wakes it...
+    EXPECT_TRUE(wait_until(window.entered));
+    void* thief = kmap(pages[LAST_PKMAP + 1]);          // ...and the slot goes here
+    EXPECT_EQ(reinterpret_cast<u32>(thief), pkmap_addr(first));
+    window.release.store(1);
+    EXPECT_TRUE(sleeping_on_pool(s0, 2, &t, 1));        // asleep again
+    EXPECT_NULL(w.got);
+    const unsigned second = slot_of(page_address(pages[9]));
+    kunmap(pages[9]);
+    EXPECT_TRUE(wait_until(w.done));
+    sched::kthread_join(t);
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(window.timed_out, 0u);
+    EXPECT_EQ(reinterpret_cast<u32>(w.got), pkmap_addr(second));
+    EXPECT_EQ(w.bad_words, 0u);
+    EXPECT_EQ(s1.waits - s0.waits, 2u);
+    EXPECT_EQ(s1.flushes - s0.flushes, 2u);   // one wrap per freed slot taken
+    kunmap(pages[LAST_PKMAP]);
+    kunmap(pages[LAST_PKMAP + 1]);
+    for (unsigned i = 0; i < LAST_PKMAP; ++i)
+        if (i != 7 && i != 9)
+            kunmap(pages[i]);
+}
+
+// A kmap that must sleep from inside preempt_disable() is a bug, reported as
+// such; the task that runs next on that CPU must not inherit the sleeper's
+// preempt count (before, it ran non-preemptible from then on), and the
+// sleeper gets its own count back when it runs again.
+namespace {
+struct AtomicSleeper {
+    Page* page;
+    u32 count_before = 0;
+    u32 count_after = ~0u;
+    Atomic<u32> done{0};
+};
+
+void kmap_inside_preempt_disable(void* arg) {
+    auto* a = static_cast<AtomicSleeper*>(arg);
+    {
+        sched::PreemptGuard atomic;
+        a->count_before = sched::preempt_count();
+        kmap(a->page);   // every slot is held: it sleeps
+        a->count_after = sched::preempt_count();
+    }
+    a->done.store(1);
+}
+
+u32 seen_count = ~0u;
+void read_preempt_count(void*) { seen_count = sched::preempt_count(); }
+} // namespace
+
+KTEST(pkmap, p7_sleeping_in_kmap_with_preemption_off_leaves_the_next_task_a_clean_count) {
+    CaseCleanup cleanup;
+    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
+    ASSERT_TRUE(pkmap_test_reset());
+    KTEST_EXPECT_WARN("sched.might_sleep", 1);
+    KTEST_EXPECT_WARN("sched.schedule_while_atomic", 1);
+    hold_every_slot();
+    const PkmapStats s0 = pkmap_stats();
+    AtomicSleeper a{pages[LAST_PKMAP]};
+    sched::KthreadOptions there;
+    there.cpu = other_cpu();
+    there.allowed = x86::cpu_bit(static_cast<unsigned>(there.cpu));
+    sched::Task* sleeper = sched::kthread_create(kmap_inside_preempt_disable, &a, "atomic-kmap", there);
+    ASSERT_NOT_NULL(sleeper);
+    EXPECT_TRUE(sleeping_on_pool(s0, 1, &sleeper, 1));
+    seen_count = ~0u;
+    sched::Task* next = sched::kthread_create(read_preempt_count, nullptr, "next-on-cpu", there);
+    ASSERT_NOT_NULL(next);
+    sched::kthread_join(next);
+    EXPECT_EQ(seen_count, 0u);
+    kunmap(pages[7]);
+    EXPECT_TRUE(wait_until(a.done));
+    sched::kthread_join(sleeper);
+    EXPECT_EQ(a.count_before, 1u);
+    EXPECT_EQ(a.count_after, 1u);
+    kunmap(pages[LAST_PKMAP]);
+    for (unsigned i = 0; i < LAST_PKMAP; ++i)
+        if (i != 7)
+            kunmap(pages[i]);
+}
+
+// ---- cross-CPU calls from both sides ------------------------------------------------
+
+// vfree reaches flush_tlb_kernel_range from preemptible task context; a pool
+// wrap reaches it under the pool lock. Here both run at once for a while:
+// vmalloc/vfree loops on CPU 1 (allowed on CPU 2 too, so they may be moved
+// while they flush), kmap() loops over twice the pool on CPUs 1 and 2 (so
+// the pool wraps and shoots down again and again). No call may hang (the
+// watchdog), and no read - of a kmap() page or of a fresh vmalloc area - may
+// see another page than its own.
+namespace {
+struct CrossCalls {
+    Atomic<u32> stop{0};
+    u64 deadline_ns = 0;
+    Atomic<u32> vfrees{0};
+    Atomic<u32> kmaps{0};
+    Atomic<u32> bad_vmalloc{0};
+    Atomic<u32> bad_kmap{0};
+};
+CrossCalls cross;
+
+constexpr u32 VMALLOC_LOOP_PAGES = 4;
+
+bool cross_calls_over() {
+    return cross.stop.load(MemoryOrder::Relaxed) || x86::now_ns() > cross.deadline_ns;
+}
+
+void vmalloc_vfree_loop(void* arg) {
+    const u32 who = static_cast<u32>(reinterpret_cast<uintptr_t>(arg));
+    for (u32 round = 1; !cross_calls_over(); ++round) {
+        auto* w = static_cast<volatile u32*>(vmalloc(VMALLOC_LOOP_PAGES * PAGE_SIZE, "vfree-loop"));
+        if (!w) {
+            sched::yield();
+            continue;
+        }
+        const u32 seed = (who << 24) ^ (round * 0x9e3779b1u);
+        constexpr u32 WORDS = VMALLOC_LOOP_PAGES * PAGE_SIZE / 4;
+        for (u32 i = 0; i < WORDS; i += 64)
+            w[i] = seed + i;
+        u32 bad = 0;
+        for (u32 i = 0; i < WORDS; i += 64)
+            bad += w[i] != seed + i;
+        cross.bad_vmalloc.fetch_add(bad);
+        vfree(const_cast<u32*>(w));
+        cross.vfrees.fetch_add(1);
+    }
+}
+
+void kmap_loop(void* arg) {
+    unsigned i = static_cast<unsigned>(reinterpret_cast<uintptr_t>(arg));
+    while (!cross_calls_over()) {
+        void* va = kmap(pages[i]);
+        cross.bad_kmap.fetch_add(mismatches(va, i) != 0);
+        kunmap(pages[i]);
+        cross.kmaps.fetch_add(1);
+        i = (i + 1) % pages.n;
+    }
+}
+} // namespace
+
+KTEST(pkmap, vfree_on_one_cpu_and_kmap_wraps_on_two_neither_hang_nor_read_stale) {
+    CaseCleanup cleanup;
+    if (x86::num_online_cpus() < 3)
+        KTEST_SKIP("needs three CPUs");
+    NEED_HIGHMEM_PAGES(2 * LAST_PKMAP);
+    ASSERT_TRUE(pkmap_test_reset());
+    cross.stop.store(0);
+    cross.vfrees.store(0);
+    cross.kmaps.store(0);
+    cross.bad_vmalloc.store(0);
+    cross.bad_kmap.store(0);
+    cross.deadline_ns = x86::now_ns() + 2'000'000'000ull * ktest::stress_scale();
+    const PkmapStats s0 = pkmap_stats();
+    sched::KthreadOptions on1, on2, on1_or_2;
+    on1.cpu = on1_or_2.cpu = 1;
+    on2.cpu = 2;
+    on1.allowed = x86::cpu_bit(1);
+    on2.allowed = x86::cpu_bit(2);
+    on1_or_2.allowed = x86::cpu_bit(1) | x86::cpu_bit(2);
+    sched::Task* tasks[4] = {
+        sched::kthread_create(vmalloc_vfree_loop, reinterpret_cast<void*>(1), "vfree-a", on1_or_2),
+        sched::kthread_create(vmalloc_vfree_loop, reinterpret_cast<void*>(2), "vfree-b", on1_or_2),
+        sched::kthread_create(kmap_loop, reinterpret_cast<void*>(0), "kmap-loop-1", on1),
+        sched::kthread_create(kmap_loop, reinterpret_cast<void*>(LAST_PKMAP), "kmap-loop-2", on2),
+    };
+    for (sched::Task* t : tasks)
+        ASSERT_NOT_NULL(t);
+    for (sched::Task* t : tasks)
+        sched::kthread_join(t);
+    const PkmapStats s1 = pkmap_stats();
+    EXPECT_EQ(cross.bad_kmap.load(), 0u);
+    EXPECT_EQ(cross.bad_vmalloc.load(), 0u);
+    EXPECT_GE(s1.flushes - s0.flushes, 2u);   // the pool wrapped, more than once
+    EXPECT_GE(cross.vfrees.load(), 10u);
+    ktest_ctx.diag("%u kmaps, %u wraps with a shootdown, %u vmalloc/vfree rounds", cross.kmaps.load(),
+                   s1.flushes - s0.flushes, cross.vfrees.load());
 }
 
 // ---- P9-P12 -------------------------------------------------------------------------
