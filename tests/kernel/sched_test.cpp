@@ -7,7 +7,9 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "sched/mutex.h"
+#include "lib/inject_testing.h"
 #include "sched/sched.h"
+#include "sched/sched_testing.h"
 #include "tests/ktest/ktest.h"
 
 using namespace sched;
@@ -191,6 +193,122 @@ KTEST(sched, migrate_disabled_task_stays_on_its_cpu) {
     EXPECT_GE(s.preemptions, STAY_PREEMPTIONS);
     ktest_ctx.diag("stayed on CPU %u: %u checks, %u sleeps, %u preemptions", s.home, s.checks,
                    s.sleeps, s.preemptions);
+}
+
+// ---- affinity ----------------------------------------------------------------------
+
+namespace {
+struct Move {
+    unsigned from = 0, to = 0;
+    Task* task = nullptr;
+    Atomic<u32> fired{0};
+    Atomic<u32> stop_neighbour{0};
+    u32 preempted_in_window = 0;
+    unsigned cpu_in_window = ~0u;
+    unsigned cpu_while_pinned = ~0u;
+    unsigned cpu_after = ~0u;
+    u32 strays = 0;   // later checks that found it elsewhere than `to`
+};
+Move mover;
+
+// At the point where set_cpus_allowed() has chosen the new CPU and not yet
+// switched: a reschedule IPI to this CPU, whose exit preempts the task (a
+// busy neighbour is queued here).
+void preempt_after_target_chosen(const InjectPoint& point) {
+    if (&point != &set_cpus_allowed_chosen || current() != mover.task || mover.fired.exchange(1))
+        return;
+    const u32 preemptions = current()->preemptions;
+    const unsigned me = x86::this_cpu_index();
+    mover.cpu_in_window = me;
+    const u32 seen = __atomic_load_n(&x86::cpu_data[me].reschedules_received, __ATOMIC_RELAXED);
+    x86::smp_send_reschedule(me);
+    const u64 deadline = x86::now_ns() + 1'000'000'000ull;
+    while (__atomic_load_n(&x86::cpu_data[me].reschedules_received, __ATOMIC_RELAXED) == seen &&
+           x86::now_ns() < deadline)
+        x86::pause();
+    mover.preempted_in_window = current()->preemptions - preemptions;
+}
+
+// Where it runs after the move, and whether it stays there across sleeps.
+void settle_and_check() {
+    mover.cpu_after = x86::this_cpu_index();
+    for (int i = 0; i < 5; ++i) {
+        sleep_ticks(1);
+        mover.strays += x86::this_cpu_index() != mover.to;
+    }
+}
+
+void move_preempted(void*) {
+    mover.task = current();
+    set_cpus_allowed(x86::cpu_bit(mover.to));
+    settle_and_check();
+}
+
+void move_while_pinned(void*) {
+    mover.task = current();
+    migrate_disable();
+    set_cpus_allowed(x86::cpu_bit(mover.to));
+    sleep_ticks(2);   // may sleep, and comes back here: migration is off
+    mover.cpu_while_pinned = x86::this_cpu_index();
+    migrate_enable();
+    settle_and_check();
+}
+
+void reset_move() {
+    mover.from = 1;
+    mover.to = ncpus() > 2 ? 2 : 0;
+    mover.task = nullptr;
+    mover.fired.store(0);
+    mover.stop_neighbour.store(0);
+    mover.preempted_in_window = 0;
+    mover.cpu_in_window = mover.cpu_while_pinned = mover.cpu_after = ~0u;
+    mover.strays = 0;
+}
+
+void neighbour_until_stopped(void*) {
+    while (!mover.stop_neighbour.load(MemoryOrder::Relaxed))
+        x86::pause();
+}
+} // namespace
+
+// The switch that moves a task to its new CPU came as a preemption between
+// choosing the target and calling schedule(): the preemption must move it
+// (before, it was requeued here AND queued on the target, two CPUs could pick
+// it, and the list broke).
+KTEST(sched, set_cpus_allowed_preempted_before_its_switch_moves_the_task_once) {
+    if (ncpus() < 2)
+        KTEST_SKIP("needs a second CPU");
+    reset_move();
+    Task* neighbour = kthread_create(neighbour_until_stopped, nullptr, "neighbour", pinned(mover.from));
+    ASSERT_NOT_NULL(neighbour);
+    {
+        InjectHookGuard hook(preempt_after_target_chosen);
+        Task* t = kthread_create(move_preempted, nullptr, "mover", pinned(mover.from));
+        ASSERT_NOT_NULL(t);
+        kthread_join(t);
+    }
+    mover.stop_neighbour.store(1);
+    kthread_join(neighbour);
+    EXPECT_EQ(mover.fired.load(), 1u);
+    EXPECT_EQ(mover.cpu_in_window, mover.from);
+    EXPECT_EQ(mover.preempted_in_window, 1u);   // the forced preemption happened
+    EXPECT_EQ(mover.cpu_after, mover.to);
+    EXPECT_EQ(mover.strays, 0u);
+    EXPECT_EQ(nr_queued(mover.from), 0u);
+}
+
+// An affinity change while migration is disabled cannot move the task then;
+// migrate_enable() carries it out (it was lost before).
+KTEST(sched, affinity_changed_with_migration_disabled_applies_at_migrate_enable) {
+    if (ncpus() < 2)
+        KTEST_SKIP("needs a second CPU");
+    reset_move();
+    Task* t = kthread_create(move_while_pinned, nullptr, "pinned-mover", pinned(mover.from));
+    ASSERT_NOT_NULL(t);
+    kthread_join(t);
+    EXPECT_EQ(mover.cpu_while_pinned, mover.from);
+    EXPECT_EQ(mover.cpu_after, mover.to);
+    EXPECT_EQ(mover.strays, 0u);
 }
 
 namespace {
