@@ -307,28 +307,89 @@ KTEST(kmap_local, k11_two_tasks_share_slot_addresses_and_switching_restores_each
 }
 
 namespace {
-void yield_a_few(void*) {
-    for (int i = 0; i < 10; ++i)
+
+// K12: two threads with empty stacks yield to each other on one CPU while
+// the case sleeps. The leader opens and closes the window itself, so the
+// threads' creation and join (which frees their stacks with vfree, a
+// shootdown of every CPU) stay outside it.
+struct EmptySwitchTest {
+    static constexpr u32 LEADER_YIELDS = 10;   // each one is two switches
+    sched::Completion go, done;
+    Task* case_task;
+    Atomic<u32> follower_in{0};
+    Atomic<u32> window_closed{0};
+    Atomic<u32> mapped_slots_seen{0};   // non-empty slot PTEs of this CPU, summed
+    x86::TlbCounters tlb_before, tlb_after;
+    u32 switches_before, switches_after;
+
+    void reset() {
+        go.reinit();
+        done.reinit();
+        case_task = sched::current();
+        follower_in.store(0);
+        window_closed.store(0);
+        mapped_slots_seen.store(0);
+    }
+    void count_mapped_slots() {
+        u32 n = 0;
+        for (unsigned pos = 0; pos < KM_MAX_IDX; ++pos)
+            n += pte_at(slot(pos)) != 0;
+        mapped_slots_seen.fetch_add(n);
+    }
+};
+
+void empty_leader(void* arg) {
+    auto* t = static_cast<EmptySwitchTest*>(arg);
+    t->go.wait();
+    while (!t->follower_in.load() || t->case_task->state != sched::TaskState::Sleeping)
         sched::yield();
+    // Only the follower and this thread are left to run on this CPU.
+    t->count_mapped_slots();
+    t->tlb_before = x86::tlb_counters(cpu());
+    t->switches_before = sched::sched_stats(cpu()).switches;
+    for (u32 i = 0; i < EmptySwitchTest::LEADER_YIELDS; ++i) {
+        sched::yield();
+        t->count_mapped_slots();
+    }
+    t->switches_after = sched::sched_stats(cpu()).switches;
+    t->tlb_after = x86::tlb_counters(cpu());
+    t->window_closed.store(1);
+    t->done.complete();
 }
+
+void empty_follower(void* arg) {
+    auto* t = static_cast<EmptySwitchTest*>(arg);
+    t->go.wait();
+    t->follower_in.store(1);
+    while (!t->window_closed.load()) {
+        sched::yield();
+        t->count_mapped_slots();
+    }
+}
+
 } // namespace
 
 KTEST(kmap_local, k12_switch_hooks_do_nothing_for_empty_stacks) {
+    static EmptySwitchTest t;
+    t.reset();
     sched::KthreadOptions same_cpu;
     same_cpu.allowed = x86::cpu_bit(cpu());
     same_cpu.cpu = static_cast<int>(cpu());
-    const KmapSwitchStats before = kmap_switch_stats(cpu());
-    const u32 switches = sched::sched_stats(cpu()).switches;
-    Task* a = sched::kthread_create(yield_a_few, nullptr, "empty-a", same_cpu);
-    Task* b = sched::kthread_create(yield_a_few, nullptr, "empty-b", same_cpu);
-    ASSERT_NOT_NULL(a);
-    ASSERT_NOT_NULL(b);
-    sched::kthread_join(a);
-    sched::kthread_join(b);
-    const KmapSwitchStats after = kmap_switch_stats(cpu());
-    EXPECT_GE(sched::sched_stats(cpu()).switches - switches, 10u);
-    EXPECT_EQ(after.sched_out_work, before.sched_out_work);
-    EXPECT_EQ(after.sched_in_work, before.sched_in_work);
+    Task* leader = sched::kthread_create(empty_leader, &t, "empty-leader", same_cpu);
+    Task* follower = sched::kthread_create(empty_follower, &t, "empty-follower", same_cpu);
+    ASSERT_NOT_NULL(leader);
+    ASSERT_NOT_NULL(follower);
+    t.go.complete_all();
+    t.done.wait();
+    sched::kthread_join(leader);
+    sched::kthread_join(follower);
+    EXPECT_GE(t.switches_after - t.switches_before, 10u);
+    // No shootdown reached this CPU in the window: every flush counted was local.
+    EXPECT_EQ(t.tlb_after.shootdowns_received - t.tlb_before.shootdowns_received, 0u);
+    // No switch flushed or wrote a slot: the hooks stopped at their gate.
+    EXPECT_EQ(t.tlb_after.invlpg - t.tlb_before.invlpg, 0u);
+    EXPECT_EQ(t.tlb_after.full_flushes - t.tlb_before.full_flushes, 0u);
+    EXPECT_EQ(t.mapped_slots_seen.load(), 0u);
 }
 
 // ---- interrupts (K13) -----------------------------------------------------------
