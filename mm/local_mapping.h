@@ -9,9 +9,18 @@
 // It can be neither copied nor moved nor allocated with new, so the only
 // way to have one is as a local, and destructors then release mappings in
 // the reverse order of their creation: the LIFO rule becomes structural.
+//
 // What C++ cannot prevent - keeping the raw pointer past the scope, or
-// handing it to another task - the kmap_local diagnostics still catch (the
-// slot is unmapped and flushed: a later access faults).
+// handing it to another task - nothing catches reliably. The address is a
+// slot of this CPU's block, in page tables every CPU shares:
+//   - on this CPU, after the release (or from another task while the owner
+//     is switched out, which clears its slots): a fault, but only until the
+//     slot is reused by the next mapping at that position on this CPU -
+//     this task's, another task's (made, or restored at a switch) or an
+//     interrupt's; from then on the pointer reaches that page, silently;
+//   - on another CPU: whatever this CPU has in the slot at that moment (a
+//     fault only if it is empty), or the released page itself while that
+//     CPU's TLB keeps the translation: the release flushes this CPU only.
 #pragma once
 
 #include "lib/types.h"

@@ -12,8 +12,14 @@
 
 namespace x86 {
 
-// 32, not 16: the kmap_local slot array (33 x NR_CPUS pages) then spans two
-// page tables, so the linear-PTE-array rule (spec L4) is exercised in every build.
+// 32, not 16: the fixmap reserves 33 kmap slots per possible CPU in both
+// builds (KM_SLOTS_PER_CPU), and 33 x 32 of them reach below 0xffc00000 into
+// a second page table, so the L4 test, which checks the linear PTE array
+// against a page-table walk over every reserved slot, crosses a page-table
+// boundary in both builds. kmap_local's own slots cross it only in the debug
+// build (KM_MAX_IDX 33), and only CPU 31's, whose whole block lies in the
+// lower table (the matrix boots at most 8 CPUs); the release build's 16 x 32
+// slots all lie in the top one.
 constexpr unsigned NR_CPUS = 32;
 
 struct PerCpu {

@@ -220,23 +220,40 @@ KTEST(kmap_local, k10_migration_disabled_preemption_and_faults_untouched) {
 
 namespace {
 
+// K11: the case (A) and B share one CPU, so one block of slots. Each reads
+// its mappings last before it switches away, which leaves them in the TLB:
+// only the invlpg of the outgoing task's prepare_switch then keeps the other
+// task from reading through a stale entry (finish_switch does not flush).
 struct SwitchTest {
     Page* p1;
     Page* p2;
     sched::Completion to_b, to_a;
-    u32 a_va = 0, b_va = 0;
-    u32 b_saw_own = 0;         // B read P2 through the shared VA
-    u32 b_saw_a_slot = 1;      // position 1 (A's second mapping) was readable while B ran
-    u32 b_again = 0;
+    u32 a_va, b_va;
+    // What B found while A's mappings were out:
+    bool b_saw_a_position0;   // A's P1 at the shared VA, before B mapped there
+    bool b_saw_a_position1;   // A's second page, where B maps nothing
+    bool b_saw_own;           // P2 at the shared VA
+    bool b_again;             // P2 again, after A's turn
+
+    void reset(Page* a_page, Page* b_page) {
+        p1 = a_page;
+        p2 = b_page;
+        to_b.reinit();
+        to_a.reinit();
+        a_va = b_va = 0;
+        b_saw_a_position0 = b_saw_a_position1 = true;
+        b_saw_own = b_again = false;
+    }
 };
 
 void task_b(void* arg) {
     auto* t = static_cast<SwitchTest*>(arg);
     t->to_b.wait();
+    t->b_saw_a_position0 = readable(slot(position(0)));
+    t->b_saw_a_position1 = readable(slot(position(1)));
     void* va = kmap_local_page(t->p2);
     t->b_va = reinterpret_cast<u32>(va);
-    t->b_saw_own = mismatches(va, 2) == 0;
-    t->b_saw_a_slot = readable(slot(position(1)));
+    t->b_saw_own = mismatches(va, 2) == 0;   // the last read before switching back
     t->to_a.complete();
     t->to_b.wait();   // A runs with its mappings; B sleeps holding its own
     t->b_again = mismatches(va, 2) == 0;
@@ -251,18 +268,10 @@ KTEST(kmap_local, k11_two_tasks_share_slot_addresses_and_switching_restores_each
     if (!pages.ok)
         KTEST_SKIP("needs free highmem pages");
     static SwitchTest t;
-    t.p1 = pages.p[0];
-    t.p2 = pages.p[1];
-    t.to_b.reinit();
-    t.to_a.reinit();
-    t.a_va = t.b_va = t.b_saw_own = t.b_again = 0;
-    t.b_saw_a_slot = 1;
-    {   // The pages' contents, written through short mappings.
-        void* v = kmap_local_page(t.p1);
-        fill(v, 1);
-        kunmap_local(v);
-        v = kmap_local_page(t.p2);
-        fill(v, 2);
+    t.reset(pages.p[0], pages.p[1]);
+    for (u32 n = 0; n < 3; ++n) {   // P1, P2, P3 hold patterns 1, 2, 3
+        void* v = kmap_local_page(pages.p[n]);
+        fill(v, n + 1);
         kunmap_local(v);
     }
     sched::KthreadOptions same_cpu;
@@ -274,47 +283,113 @@ KTEST(kmap_local, k11_two_tasks_share_slot_addresses_and_switching_restores_each
     void* a = kmap_local_page(t.p1);               // position 0
     void* a2 = kmap_local_page(pages.p[2]);        // position 1: B has none there
     t.a_va = reinterpret_cast<u32>(a);
+    const u32 a_before = mismatches(a, 1) + mismatches(a2, 3);   // the last reads before B
     t.to_b.complete();
     t.to_a.wait();                                  // B ran with its own slot 0
-    EXPECT_EQ(t.b_va, t.a_va);                      // the same VA for both tasks
-    EXPECT_EQ(t.b_saw_own, 1u);                     // showing P2 while B ran
-    EXPECT_EQ(t.b_saw_a_slot, 0u);                  // A's other slot not present for B
-    EXPECT_EQ(mismatches(a, 1), 0u);                // back to P1 for A
+    EXPECT_EQ(a_before, 0u);
+    // A -> B: A's slots were gone for B, and B's page showed at the shared VA.
+    EXPECT_FALSE(t.b_saw_a_position0);
+    EXPECT_FALSE(t.b_saw_a_position1);
+    EXPECT_EQ(t.b_va, t.a_va);
+    EXPECT_TRUE(t.b_saw_own);
+    // B -> A: P1 again, not B's P2 from a stale entry.
+    EXPECT_EQ(mismatches(a, 1), 0u);
+    EXPECT_EQ(mismatches(a2, 3), 0u);
     // The live PTE is the saved one (the CPU may have set Accessed/Dirty).
     constexpr x86::pte_t AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
     EXPECT_EQ(pte_at(t.a_va) & ~AD, kmap_ctrl(sched::current()).pteval[position(0)] & ~AD);
-    EXPECT_TRUE(readable(reinterpret_cast<u32>(a2)));
     kunmap_local(a2);
     kunmap_local(a);
     t.to_b.complete();
     t.to_a.wait();
-    EXPECT_EQ(t.b_again, 1u);                       // B's restored view is P2 again
+    EXPECT_TRUE(t.b_again);                         // B's restored view is P2 again
     sched::kthread_join(b);
 }
 
 namespace {
-void yield_a_few(void*) {
-    for (int i = 0; i < 10; ++i)
+
+// K12: two threads with empty stacks yield to each other on one CPU while
+// the case sleeps. The leader opens and closes the window itself, so the
+// threads' creation and join (which frees their stacks with vfree, a
+// shootdown of every CPU) stay outside it.
+struct EmptySwitchTest {
+    static constexpr u32 LEADER_YIELDS = 10;   // each one is two switches
+    sched::Completion go, done;
+    Task* case_task;
+    Atomic<u32> follower_in{0};
+    Atomic<u32> window_closed{0};
+    Atomic<u32> mapped_slots_seen{0};   // non-empty slot PTEs of this CPU, summed
+    x86::TlbCounters tlb_before, tlb_after;
+    u32 switches_before, switches_after;
+
+    void reset() {
+        go.reinit();
+        done.reinit();
+        case_task = sched::current();
+        follower_in.store(0);
+        window_closed.store(0);
+        mapped_slots_seen.store(0);
+    }
+    void count_mapped_slots() {
+        u32 n = 0;
+        for (unsigned pos = 0; pos < KM_MAX_IDX; ++pos)
+            n += pte_at(slot(pos)) != 0;
+        mapped_slots_seen.fetch_add(n);
+    }
+};
+
+void empty_leader(void* arg) {
+    auto* t = static_cast<EmptySwitchTest*>(arg);
+    t->go.wait();
+    while (!t->follower_in.load() || t->case_task->state != sched::TaskState::Sleeping)
         sched::yield();
+    // Only the follower and this thread are left to run on this CPU.
+    t->count_mapped_slots();
+    t->tlb_before = x86::tlb_counters(cpu());
+    t->switches_before = sched::sched_stats(cpu()).switches;
+    for (u32 i = 0; i < EmptySwitchTest::LEADER_YIELDS; ++i) {
+        sched::yield();
+        t->count_mapped_slots();
+    }
+    t->switches_after = sched::sched_stats(cpu()).switches;
+    t->tlb_after = x86::tlb_counters(cpu());
+    t->window_closed.store(1);
+    t->done.complete();
 }
+
+void empty_follower(void* arg) {
+    auto* t = static_cast<EmptySwitchTest*>(arg);
+    t->go.wait();
+    t->follower_in.store(1);
+    while (!t->window_closed.load()) {
+        sched::yield();
+        t->count_mapped_slots();
+    }
+}
+
 } // namespace
 
 KTEST(kmap_local, k12_switch_hooks_do_nothing_for_empty_stacks) {
+    static EmptySwitchTest t;
+    t.reset();
     sched::KthreadOptions same_cpu;
     same_cpu.allowed = x86::cpu_bit(cpu());
     same_cpu.cpu = static_cast<int>(cpu());
-    const KmapSwitchStats before = kmap_switch_stats(cpu());
-    const u32 switches = sched::sched_stats(cpu()).switches;
-    Task* a = sched::kthread_create(yield_a_few, nullptr, "empty-a", same_cpu);
-    Task* b = sched::kthread_create(yield_a_few, nullptr, "empty-b", same_cpu);
-    ASSERT_NOT_NULL(a);
-    ASSERT_NOT_NULL(b);
-    sched::kthread_join(a);
-    sched::kthread_join(b);
-    const KmapSwitchStats after = kmap_switch_stats(cpu());
-    EXPECT_GE(sched::sched_stats(cpu()).switches - switches, 10u);
-    EXPECT_EQ(after.sched_out_work, before.sched_out_work);
-    EXPECT_EQ(after.sched_in_work, before.sched_in_work);
+    Task* leader = sched::kthread_create(empty_leader, &t, "empty-leader", same_cpu);
+    Task* follower = sched::kthread_create(empty_follower, &t, "empty-follower", same_cpu);
+    ASSERT_NOT_NULL(leader);
+    ASSERT_NOT_NULL(follower);
+    t.go.complete_all();
+    t.done.wait();
+    sched::kthread_join(leader);
+    sched::kthread_join(follower);
+    EXPECT_GE(t.switches_after - t.switches_before, 10u);
+    // No shootdown reached this CPU in the window: every flush counted was local.
+    EXPECT_EQ(t.tlb_after.shootdowns_received - t.tlb_before.shootdowns_received, 0u);
+    // No switch flushed or wrote a slot: the hooks stopped at their gate.
+    EXPECT_EQ(t.tlb_after.invlpg - t.tlb_before.invlpg, 0u);
+    EXPECT_EQ(t.tlb_after.full_flushes - t.tlb_before.full_flushes, 0u);
+    EXPECT_EQ(t.mapped_slots_seen.load(), 0u);
 }
 
 // ---- interrupts (K13) -----------------------------------------------------------

@@ -1,16 +1,21 @@
 // The fixmap: slots map any page (highmem too) with a local flush, the kmap
-// PTEs are one linear array across page tables (L4), CPU blocks are disjoint
-// (L7), and early ioremap reads firmware tables wherever they lie.
+// PTEs are one linear array across page tables (L4), the per-CPU slot blocks
+// kmap_local really uses are disjoint (L7), and early ioremap reads firmware
+// tables wherever they lie.
 #include "arch/x86/acpi.h"
 #include "arch/x86/nofault.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
+#include "lib/bitmap.h"
 #include "lib/string.h"
 #include "mm/buddy.h"
 #include "mm/fixmap.h"
+#include "mm/kmap_local.h"
 #include "mm/layout.h"
 #include "mm/page.h"
 #include "mm/pgtable.h"
 #include "mm/zone.h"
+#include "sched/task.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -67,13 +72,90 @@ KTEST(mm_fixmap, kmap_ptes_are_linear_across_the_whole_range_l4) {
     EXPECT_EQ(bad, 0u);
 }
 
+namespace {
+
+// L7's live half: what two nested kmap_local_pfn() give a pinned thread.
+struct LiveSlots {
+    Pfn pfn[2];
+    unsigned ran_on;
+    u32 va[2];
+    x86::pte_t pte[2];
+};
+
+void map_two_on_this_cpu(void* arg) {
+    auto* s = static_cast<LiveSlots*>(arg);
+    s->ran_on = x86::this_cpu_index();
+    void* a = kmap_local_pfn(s->pfn[0]);
+    void* b = kmap_local_pfn(s->pfn[1]);
+    s->va[0] = reinterpret_cast<u32>(a);
+    s->va[1] = reinterpret_cast<u32>(b);
+    s->pte[0] = *lookup_kernel_pte(s->va[0]);
+    s->pte[1] = *lookup_kernel_pte(s->va[1]);
+    kunmap_local(b);
+    kunmap_local(a);
+}
+
+} // namespace
+
 KTEST(mm_fixmap, cpu_slot_blocks_are_disjoint_l7) {
-    for (u32 c = 0; c + 1 < x86::NR_CPUS; ++c) {
-        const u32 last_of_c = FIX_KMAP_BEGIN + KM_MAX_IDX * c + KM_MAX_IDX - 1;
-        const u32 first_of_next = FIX_KMAP_BEGIN + KM_MAX_IDX * (c + 1);
-        EXPECT_LT(last_of_c, first_of_next);
+    // The slot addresses kmap_local computes, read back through the fixmap.
+    const u32 highest = fix_to_virt(FIX_KMAP_BEGIN);
+    const u32 lowest = kmap_local_slot_address(x86::NR_CPUS - 1, KM_MAX_IDX - 1);
+    Bitmap<END_OF_PERMANENT_FIXED_ADDRESSES> taken;
+    u32 outside = 0, wrong_index = 0, reused = 0, not_contiguous = 0, not_kmap = 0;
+    for (unsigned c = 0; c < x86::NR_CPUS; ++c) {
+        for (unsigned p = 0; p < KM_MAX_IDX; ++p) {
+            const u32 va = kmap_local_slot_address(c, p);
+            if (va < fix_to_virt(FIX_KMAP_END) || va > highest) {
+                ++outside;   // not looked up: virt_to_fix() BUGs outside the fixmap
+                continue;
+            }
+            const u32 idx = virt_to_fix(va);
+            const u32 want = FIX_KMAP_BEGIN + p + KM_MAX_IDX * c;
+            if (idx != want && wrong_index++ == 0)
+                ktest_ctx.diag("CPU %u position %u: %#x is fixmap index %u, not %u", c, p, va,
+                               idx, want);
+            reused += taken.test_and_set(idx);
+            not_contiguous += va != kmap_local_slot_address(c, 0) - p * PAGE_SIZE;
+            not_kmap += !is_kmap_local_address(va);
+        }
+        // CPU c + 1's block starts below CPU c's last slot.
+        if (c + 1 < x86::NR_CPUS)
+            not_contiguous += kmap_local_slot_address(c + 1, 0) >=
+                              kmap_local_slot_address(c, KM_MAX_IDX - 1);
     }
-    EXPECT_LE(FIX_KMAP_BEGIN + KM_MAX_IDX * x86::NR_CPUS - 1, static_cast<u32>(FIX_KMAP_END));
+    EXPECT_EQ(outside, 0u);
+    EXPECT_EQ(wrong_index, 0u);
+    EXPECT_EQ(reused, 0u);
+    EXPECT_EQ(not_contiguous, 0u);
+    EXPECT_EQ(not_kmap, 0u);
+    EXPECT_FALSE(is_kmap_local_address(highest + PAGE_SIZE));   // FIX_APIC_BASE
+    EXPECT_FALSE(is_kmap_local_address(lowest - 1));            // the page below the last slot
+
+    // Live: a mapping made on each online CPU lands in that CPU's block.
+    Page* pages[2] = {alloc_page(Gfp::Kernel), alloc_page(Gfp::Kernel)};
+    ASSERT_NOT_NULL(pages[0]);
+    ASSERT_NOT_NULL(pages[1]);
+    for (unsigned c = 0; c < x86::NR_CPUS; ++c) {
+        if (!x86::cpu_online(c))
+            continue;
+        LiveSlots s{{page_to_pfn(pages[0]), page_to_pfn(pages[1])}, ~0u, {}, {}};
+        sched::KthreadOptions pinned;
+        pinned.allowed = x86::cpu_bit(c);
+        pinned.cpu = static_cast<int>(c);
+        sched::Task* t = sched::kthread_create(map_two_on_this_cpu, &s, "l7-mapper", pinned);
+        ASSERT_NOT_NULL(t);
+        sched::kthread_join(t);
+        EXPECT_EQ(s.ran_on, c);
+        for (unsigned n = 0; n < 2; ++n) {
+            const unsigned pos = (n + 1) * KM_INCR - 1;   // odd positions in debug
+            EXPECT_EQ(s.va[n], fix_to_virt(FIX_KMAP_BEGIN + KM_MAX_IDX * c + pos));
+            EXPECT_TRUE(s.pte[n] & x86::PTE_PRESENT);
+            EXPECT_EQ(s.pte[n] >> PAGE_SHIFT, s.pfn[n].value());
+        }
+    }
+    free_page(pages[0]);
+    free_page(pages[1]);
 }
 
 KTEST(mm_fixmap, early_ioremap_reads_a_firmware_table) {
