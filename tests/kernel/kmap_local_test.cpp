@@ -514,11 +514,50 @@ KTEST(kmap_local, a_task_that_exits_holding_mappings_warns_and_is_cleaned_up) {
 
 // ---- kmap_atomic (A1, A3) --------------------------------------------------------
 
+namespace {
+// A task that stays runnable on this CPU until told to stop: a switch away
+// from the case would have somewhere to go.
+struct ReadyNeighbour {
+    Atomic<u32> stop{0};
+    Task* task = nullptr;
+    static void spin(void* arg) {
+        auto* n = static_cast<ReadyNeighbour*>(arg);
+        while (!n->stop.load(MemoryOrder::Relaxed))
+            x86::pause();
+    }
+    ReadyNeighbour() {
+        sched::KthreadOptions same_cpu;
+        same_cpu.allowed = x86::cpu_bit(cpu());
+        same_cpu.cpu = static_cast<int>(cpu());
+        task = sched::kthread_create(spin, this, "ready-neighbour", same_cpu);
+    }
+    ~ReadyNeighbour() {
+        stop.store(1);
+        if (task)
+            sched::kthread_join(task);
+    }
+};
+
+struct SwitchCount {
+    u32 cpu_switches = sched::sched_stats(cpu()).switches;
+    u32 mine = sched::current()->switches_in;
+    bool unchanged() const {
+        return sched::sched_stats(cpu()).switches == cpu_switches &&
+               sched::current()->switches_in == mine;
+    }
+};
+} // namespace
+
+// A1, and A2's first half: kmap_atomic's side effects, for a highmem and a
+// lowmem page, shown by a real attempt to give up the CPU - yield(), with
+// another task ready here - that reports the atomic sleep and does not switch.
 KTEST(kmap_local, a1_kmap_atomic_disables_preemption_and_faults_for_any_page) {
     KTEST_EXPECT_WARN("sched.might_sleep", 2);
     Page* high = highmem_page();
     Page* low = alloc_page(Gfp::Kernel);
     ASSERT_NOT_NULL(low);
+    ReadyNeighbour neighbour;
+    ASSERT_NOT_NULL(neighbour.task);
     Page* pages[2] = {high, low};
     for (Page* p : pages) {
         if (!p) {
@@ -533,7 +572,9 @@ KTEST(kmap_local, a1_kmap_atomic_disables_preemption_and_faults_for_any_page) {
         EXPECT_EQ(sched::preempt_count(), preempt + 1);
         EXPECT_TRUE(sched::pagefault_disabled());
         EXPECT_TRUE(sched::in_atomic());
-        might_sleep();   // the side effect conversions must know about
+        const SwitchCount before;
+        sched::yield();   // the side effect conversions must know about
+        EXPECT_TRUE(before.unchanged());
         kunmap_atomic(va);
         EXPECT_EQ(sched::preempt_count(), preempt);
         EXPECT_FALSE(sched::pagefault_disabled());
@@ -541,6 +582,28 @@ KTEST(kmap_local, a1_kmap_atomic_disables_preemption_and_faults_for_any_page) {
     if (high)
         free_page(high);
     free_page(low);
+}
+
+// A2: schedule() itself, and a timed sleep, inside kmap_atomic: "scheduling
+// while atomic" and, for a task that is still runnable, no switch (a task
+// that marked itself asleep does switch: see the pkmap P7 case).
+KTEST(kmap_local, a2_schedule_or_sleep_inside_kmap_atomic_warns_and_does_not_switch) {
+    KTEST_EXPECT_WARN("sched.schedule_while_atomic", 1);
+    KTEST_EXPECT_WARN("sched.might_sleep", 1);
+    Page* page = highmem_page();
+    if (!page)
+        page = alloc_page(Gfp::Kernel);   // the side effects are the same
+    ASSERT_NOT_NULL(page);
+    ReadyNeighbour neighbour;
+    ASSERT_NOT_NULL(neighbour.task);
+    void* va = kmap_atomic(page);
+    const SwitchCount before;
+    sched::schedule();
+    sched::sleep_ticks(1);
+    EXPECT_TRUE(before.unchanged());
+    EXPECT_EQ(sched::current()->state, sched::TaskState::Runnable);
+    kunmap_atomic(va);
+    free_page(page);
 }
 
 KTEST(kmap_local, a3_kmap_atomic_and_kmap_local_share_one_lifo_stack) {
