@@ -34,6 +34,8 @@ inline u32 read_eflags() {
     asm volatile("pushfl; popl %0" : "=r"(v) : : "memory");
     return v;
 }
+// Every flag at once (popf): the trap flag, which has no instruction of its own.
+inline void write_eflags(u32 v) { asm volatile("pushl %0; popfl" : : "r"(v) : "memory", "cc"); }
 
 inline void cli() { asm volatile("cli" : : : "memory"); }
 inline void sti() { asm volatile("sti" : : : "memory"); }
