@@ -6,10 +6,14 @@
 #include "arch/x86/idt.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/nofault.h"
+#include "arch/x86/smp.h"
+#include "arch/x86/time.h"
 #include "arch/x86/tlb.h"
 #include "mm/buddy.h"
+#include "mm/faultable.h"
 #include "mm/kmap_local.h"
 #include "mm/pgtable.h"
+#include "mm/secondary_tlb.h"
 #include "mm/zone.h"
 #include "sched/sched.h"
 #include "tests/ktest/ktest.h"
@@ -392,27 +396,48 @@ KTEST(kmap_local, k12_switch_hooks_do_nothing_for_empty_stacks) {
     EXPECT_EQ(t.mapped_slots_seen.load(), 0u);
 }
 
-// ---- interrupts (K13) -----------------------------------------------------------
+// ---- interrupts, exceptions and cross-CPU callbacks (K13) -----------------------
 
 namespace {
 
-struct IrqTest {
+// Whatever runs on top of the case - an interrupt handler, the page-fault
+// path, a cross-CPU callback - maps one page (pattern 7) above the case's
+// mappings and, unless told to leak it, unmaps it before it returns.
+struct OnTop {
     Page* page = nullptr;
     bool leak = false;         // return without unmapping
+    u32 runs = 0;
     u32 mapped_at = 0;
     u32 content_ok = 0;
     int depth_inside = 0;
+    // The context of the last run.
+    Task* task = nullptr;
+    bool irqs_on = false;
+    bool hardirq = false;
 };
-IrqTest irq_test;
+OnTop on_top;
 
-void mapping_interrupt(x86::InterruptFrame&) {
-    void* va = kmap_local_page(irq_test.page);
-    irq_test.mapped_at = reinterpret_cast<u32>(va);
-    irq_test.depth_inside = kmap_local_depth();
-    irq_test.content_ok = mismatches(va, 7) == 0;
-    if (!irq_test.leak)
+void map_on_top() {
+    void* va = kmap_local_page(on_top.page);
+    ++on_top.runs;
+    on_top.mapped_at = reinterpret_cast<u32>(va);
+    on_top.depth_inside = kmap_local_depth();
+    on_top.content_ok = mismatches(va, 7) == 0;
+    on_top.task = sched::current();
+    on_top.irqs_on = x86::irqs_enabled();
+    on_top.hardirq = sched::in_hardirq();
+    if (!on_top.leak)
         kunmap_local(va);
 }
+
+void start_on_top(Page* page, bool leak) {
+    void* v = kmap_local_page(page);
+    fill(v, 7);
+    kunmap_local(v);
+    on_top = OnTop{page, leak};
+}
+
+void mapping_interrupt(x86::InterruptFrame&) { map_on_top(); }
 
 } // namespace
 
@@ -421,28 +446,167 @@ KTEST(kmap_local, k13_interrupt_maps_on_top_and_a_leak_is_caught_at_exit) {
     if (!pages.ok)
         KTEST_SKIP("needs free highmem pages");
     KTEST_EXPECT_WARN("kmap_local.irq_leak", 1);
-    {
-        void* v = kmap_local_page(pages.p[2]);
-        fill(v, 7);
-        kunmap_local(v);
-    }
-    irq_test = IrqTest{pages.p[2]};
+    start_on_top(pages.p[2], /*leak=*/false);
     x86::set_interrupt_handler(x86::VECTOR_TEST, mapping_interrupt);
     void* a = kmap_local_page(pages.p[0]);
     void* b = kmap_local_page(pages.p[1]);
     asm volatile("int %0" : : "i"(x86::VECTOR_TEST) : "memory");
-    EXPECT_EQ(irq_test.mapped_at, slot(position(2)));   // on top of the task's two
-    EXPECT_EQ(irq_test.depth_inside, 3);
-    EXPECT_EQ(irq_test.content_ok, 1u);
+    EXPECT_EQ(on_top.mapped_at, slot(position(2)));   // on top of the task's two
+    EXPECT_EQ(on_top.depth_inside, 3);
+    EXPECT_EQ(on_top.content_ok, 1u);
     EXPECT_EQ(kmap_local_depth(), 2);
     // A handler that returns holding its mapping: caught and undone at exit.
-    irq_test.leak = true;
+    on_top.leak = true;
     asm volatile("int %0" : : "i"(x86::VECTOR_TEST) : "memory");
     EXPECT_EQ(kmap_local_depth(), 2);
     EXPECT_FALSE(readable(slot(position(2))));
     kunmap_local(b);
     kunmap_local(a);
     x86::set_interrupt_handler(x86::VECTOR_TEST, nullptr);
+}
+
+namespace {
+
+// The case's own two mappings (patterns 1 and 2), held while something runs
+// on top of them.
+struct TwoBelow : Pinned {
+    void* a;
+    void* b;
+    explicit TwoBelow(const Pages& pages)
+        : a(kmap_local_page(pages.p[0])), b(kmap_local_page(pages.p[1])) {
+        fill(a, 1);
+        fill(b, 2);
+    }
+    ~TwoBelow() {
+        kunmap_local(b);
+        kunmap_local(a);
+    }
+};
+
+// One run on top, which found the case's two mappings and left them as it
+// found them: the depth, the empty slot above them, their contents.
+void expect_one_run_left_no_trace(ktest::Context& ktest_ctx, const TwoBelow& below) {
+    EXPECT_EQ(on_top.runs, 1u);
+    EXPECT_EQ(on_top.mapped_at, slot(position(2)));
+    EXPECT_EQ(on_top.depth_inside, 3);
+    EXPECT_EQ(on_top.content_ok, 1u);
+    EXPECT_EQ(kmap_local_depth(), 2);
+    EXPECT_EQ(pte_at(slot(position(2))), 0u);
+    EXPECT_FALSE(readable(slot(position(2))));
+    EXPECT_EQ(mismatches(below.a, 1), 0u);
+    EXPECT_EQ(mismatches(below.b, 2), 0u);
+}
+
+// The #PF path: a secondary-TLB notifier is called from it, under the
+// region's page-table lock, when a fault fills a page (the upgrade).
+void notifier_maps_on_top(SecondaryTlbNotifier&, u32, u32) { map_on_top(); }
+const SecondaryTlbOps maps_on_top_ops = {.invalidate_secondary_tlbs = notifier_maps_on_top};
+
+struct RegionMappingOnFault : Pinned {
+    FaultableRegion* r = region_create(PAGE_SIZE, "kmap-on-fault");
+    SecondaryTlbNotifier n;
+    bool ok = r && secondary_tlb_register(n, r->base, r->base + PAGE_SIZE, maps_on_top_ops);
+    ~RegionMappingOnFault() {
+        if (ok)
+            secondary_tlb_unregister(n);
+        region_destroy(r);
+    }
+};
+
+void fault_under_two_mappings(ktest::Context& ktest_ctx, bool leak) {
+    Pages pages;
+    if (!pages.ok)
+        KTEST_SKIP("needs free highmem pages");
+    if (leak)
+        KTEST_EXPECT_WARN("kmap_local.exception_leak", 1);
+    RegionMappingOnFault region;
+    ASSERT_TRUE(region.ok);
+    start_on_top(pages.p[2], leak);
+    TwoBelow below(pages);
+    // The fault zeroes the new page through kmap_local, then notifies.
+    const u32 word = 0x600df00d;
+    EXPECT_EQ(copy_to_region(reinterpret_cast<void*>(region.r->base), &word, 4), 0u);
+    EXPECT_EQ(region.r->faults.load(), 1u);
+    expect_one_run_left_no_trace(ktest_ctx, below);
+}
+
+// A cross-CPU callback run from a wait loop, not from the IPI: the case
+// keeps interrupts off on its CPU while a thread on another CPU queues the
+// call, then runs its queue itself, as smp_call_function_many's wait loop
+// does.
+void call_maps_on_top(void*) { map_on_top(); }
+
+struct CallSender {
+    unsigned target;
+    Atomic<u32> go{0};
+    Atomic<u32> queued{0};
+};
+
+void queue_call_when_told(void* arg) {
+    auto* s = static_cast<CallSender*>(arg);
+    while (!s->go.load())
+        x86::pause();
+    x86::smp_call_function_single(s->target, call_maps_on_top, nullptr, /*wait=*/false);
+    s->queued.store(1);
+}
+
+void call_from_a_wait_loop_under_two_mappings(ktest::Context& ktest_ctx, bool leak) {
+    if (x86::num_online_cpus() < 2)
+        KTEST_SKIP("needs a second CPU");
+    Pages pages;
+    if (!pages.ok)
+        KTEST_SKIP("needs free highmem pages");
+    if (leak)
+        KTEST_EXPECT_WARN("kmap_local.call_leak", 1);
+    sched::MigrateGuard stay;   // the call's target is this CPU
+    static CallSender sender;
+    sender.target = cpu();
+    sender.go.store(0);
+    sender.queued.store(0);
+    sched::KthreadOptions elsewhere;
+    elsewhere.allowed = x86::cpu_online_mask.load() & ~x86::cpu_bit(cpu());
+    // Created before the mappings: creating a thread while holding them WARNs (K16).
+    Task* t = sched::kthread_create(queue_call_when_told, &sender, "kmap-call-sender", elsewhere);
+    ASSERT_NOT_NULL(t);
+    start_on_top(pages.p[2], leak);
+    TwoBelow below(pages);
+    u32 runs_from_the_wait_loop;
+    {
+        // The IPI stays pending: only the call below can run the callback.
+        const u32 flags = x86::irq_save();
+        sender.go.store(1);
+        const u64 deadline = x86::now_ns() + 2000000000ull;   // queuing takes microseconds
+        while (!sender.queued.load() && x86::now_ns() < deadline)
+            x86::pause();
+        x86::smp_process_pending_calls();
+        runs_from_the_wait_loop = on_top.runs;
+        x86::irq_restore(flags);
+    }
+    sched::kthread_join(t);
+    EXPECT_EQ(sender.queued.load(), 1u);
+    EXPECT_EQ(runs_from_the_wait_loop, 1u);
+    EXPECT_FALSE(on_top.irqs_on);
+    EXPECT_FALSE(on_top.hardirq);
+    EXPECT_EQ(on_top.task, sched::current());
+    expect_one_run_left_no_trace(ktest_ctx, below);
+}
+
+} // namespace
+
+KTEST(kmap_local, k13_fault_path_that_maps_and_unmaps_leaves_the_depth_it_found) {
+    fault_under_two_mappings(ktest_ctx, /*leak=*/false);
+}
+
+KTEST(kmap_local, k13_fault_path_that_leaks_a_mapping_is_caught_at_exception_exit) {
+    fault_under_two_mappings(ktest_ctx, /*leak=*/true);
+}
+
+KTEST(kmap_local, k13_callback_from_a_wait_loop_that_maps_and_unmaps_leaves_the_depth) {
+    call_from_a_wait_loop_under_two_mappings(ktest_ctx, /*leak=*/false);
+}
+
+KTEST(kmap_local, k13_callback_from_a_wait_loop_that_leaks_a_mapping_is_caught) {
+    call_from_a_wait_loop_under_two_mappings(ktest_ctx, /*leak=*/true);
 }
 
 // ---- debug-build guard slots (K15) -----------------------------------------------
