@@ -53,7 +53,10 @@ def boot(variant, icount, ops, passes, cpus=1, cases="bench.*"):
     out = build.kernel_dir(variant)
     machine = qemu.Machine(cpus=str(cpus), memory="2G", cpu_model="qemu32",
                            extra=ICOUNT if icount else [])
-    append = f"ktest.filter={cases} ktest.bench_ops={ops} ktest.bench_passes={passes}"
+    # The watchdog's limit per case as generous as QEMU's for the whole boot:
+    # on a busy host an 8-CPU throughput case alone can pass the default 60 s.
+    append = (f"ktest.filter={cases} ktest.bench_ops={ops} ktest.bench_passes={passes} "
+              f"ktest.timeout=600")
     cmd = qemu.qemu_command(out / "himem.elf", machine, append)
     name = f"bench-{variant}-{'icount' if icount else 'tcg'}" + (f"-smp{cpus}" if cpus > 1 else "")
     result = qemu.run(cmd, silence=300, timeout=900, log_path=build.BUILD / "logs" / f"{name}.log")
