@@ -50,9 +50,11 @@ void run_global_constructors() {
     x86::cpuid_init();
     mm::mm_init({.mem_limit = boot::params.mem, .highmem_bytes = boot::params.highmem});
     boot::smp_init({.acpi_off = boot::params.acpi[0] != '\0'});
-    sched::sched_init();
+    // Subsystems with per-task state register their task hooks first: the
+    // scheduler refuses them once it runs.
     mm::kmap_local_init();
     mm::pkmap_init();
+    sched::sched_init();
 
     if (boot::params.ktest_list) {
         ktest::list(boot::params.ktest_filter);

@@ -6,6 +6,7 @@
 // builds share one layout. The early-ioremap (boot-time) slots come last.
 #pragma once
 
+#include "arch/x86/kmap_size.h"
 #include "arch/x86/percpu.h"
 #include "lib/types.h"
 
@@ -13,9 +14,9 @@ namespace mm {
 
 constexpr u32 FIXADDR_TOP = 0xfffff000;
 
-constexpr u32 KM_MAX_IDX_RELEASE = 16;
-constexpr u32 KM_MAX_IDX_DEBUG = 33;   // guard slots between entries
-constexpr u32 KM_MAX_IDX = HIMEM_DEBUG ? KM_MAX_IDX_DEBUG : KM_MAX_IDX_RELEASE;
+using x86::KM_MAX_IDX;
+using x86::KM_MAX_IDX_DEBUG;
+using x86::KM_MAX_IDX_RELEASE;
 constexpr u32 KM_SLOTS_PER_CPU = KM_MAX_IDX_DEBUG;   // the layout fits either build
 
 constexpr u32 NR_FIX_BTMAPS = 16;   // pages per early-ioremap mapping

@@ -6,21 +6,19 @@
 #include "arch/x86/tlb.h"
 #include "lib/bug.h"
 #include "mm/fixmap.h"
+#include "mm/kmap_local_testing.h"
 #include "mm/pgtable.h"
+#include "sched/hooks.h"
 #include "sched/sched.h"
+#include "sched/sched_testing.h"
 
 namespace mm {
 
-static_assert(sizeof(KmapCtrl) <= sizeof(sched::TaskExtension),
-              "kmap_ctrl must fit the task's extension area");
 static_assert(KM_MAX_IDX <= KM_SLOTS_PER_CPU, "the fixmap reserves KM_SLOTS_PER_CPU per CPU");
 
 namespace {
 
-KmapSwitchStats switch_stats[x86::NR_CPUS];
-
-KmapInjectHook inject_hook = nullptr;
-bool single_phase = false;
+testing::KmapSwitchInstruments instrumented;   // read only by Switch<true>
 
 // Fixed at boot: looked up once in kmap_local_init(), not on every map and
 // unmap (Linux caches its kmap PTE base the same way).
@@ -63,65 +61,76 @@ bool live_position(const KmapCtrl& kc, unsigned pos, const sched::Task* task) {
                       "position %u of %s has no saved PTE", pos, task->name);
 }
 
-void inject(KmapPhase phase, sched::Task* task, unsigned pos) {
-    if (inject_hook)
-        inject_hook(phase, task, pos);
-}
-
 // ---- context switch (spec §2.8) ----------------------------------------------
 
-// prepare_switch: interrupts off, current() == prev.
-void sched_out(sched::Task* prev, sched::Task* next) {
-    KmapCtrl& kc = kmap_ctrl(prev);
-    const unsigned cpu = x86::this_cpu_index();
-    if (single_phase) {
-        // The original RFC: one loop swaps prev's entries for next's while
-        // current is still prev. An interrupt in the middle pushes onto
-        // prev's index and can land on a slot already restored for next.
-        KmapCtrl& nk = kmap_ctrl(next);
-        const int n = kc.idx > nk.idx ? kc.idx : nk.idx;
-        if (n)
-            ++switch_stats[cpu].sched_out_work;
-        for (int i = 0; i < n; ++i) {
-            if (i < kc.idx && kc.pteval[i])
-                clear_slot(cpu, static_cast<unsigned>(i));
-            if (i < nk.idx && nk.pteval[i])
-                x86::set_pte(slot_pte(cpu, static_cast<unsigned>(i)), nk.pteval[i]);
-            inject(KmapPhase::Out, prev, static_cast<unsigned>(i));
+// The test-only variant (mm/kmap_local_testing.h) runs an injection hook
+// after each position and can be the RFC's broken single-phase switch. The
+// production hooks are the <false> instantiations: they never read either.
+template <bool Instrumented>
+struct Switch {
+    static void inject(testing::KmapPhase phase, sched::Task* task, unsigned pos) {
+        if constexpr (Instrumented) {
+            if (instrumented.inject)
+                instrumented.inject(phase, task, pos);
         }
-        return;
     }
-    if (kc.idx == 0)
-        return;   // the gate Linux keeps (K12)
-    ++switch_stats[cpu].sched_out_work;
-    for (int i = 0; i < kc.idx; ++i) {
-        const auto pos = static_cast<unsigned>(i);
-        if (!live_position(kc, pos, prev))
-            continue;
-        clear_slot(cpu, pos);
-        inject(KmapPhase::Out, prev, pos);
-    }
-}
 
-// finish_switch: interrupts on, preemption off, current() == next.
-void sched_in(sched::Task* /*prev*/) {
-    if (single_phase)
-        return;
-    sched::Task* next = sched::current();
-    KmapCtrl& kc = kmap_ctrl(next);
-    if (kc.idx == 0)
-        return;
-    const unsigned cpu = x86::this_cpu_index();
-    ++switch_stats[cpu].sched_in_work;
-    for (int i = 0; i < kc.idx; ++i) {
-        const auto pos = static_cast<unsigned>(i);
-        if (!live_position(kc, pos, next))
-            continue;
-        // No flush: prepare_switch's invlpg left the slot out of this TLB.
-        x86::set_pte(slot_pte(cpu, pos), kc.pteval[i]);
-        inject(KmapPhase::In, next, pos);
+    // prepare_switch: interrupts off, current() == prev.
+    static void sched_out(sched::Task* prev, sched::Task* next) {
+        KmapCtrl& kc = kmap_ctrl(prev);
+        if constexpr (Instrumented) {
+            if (instrumented.single_phase) {
+                // The original RFC: one loop swaps prev's entries for next's
+                // while current is still prev. An interrupt in the middle
+                // pushes onto prev's index and can land on a slot already
+                // restored for next.
+                const unsigned cpu = x86::this_cpu_index();
+                KmapCtrl& nk = kmap_ctrl(next);
+                const int n = kc.idx > nk.idx ? kc.idx : nk.idx;
+                for (int i = 0; i < n; ++i) {
+                    const auto pos = static_cast<unsigned>(i);
+                    if (i < kc.idx && kc.pteval[i])
+                        clear_slot(cpu, pos);
+                    if (i < nk.idx && nk.pteval[i])
+                        x86::set_pte(slot_pte(cpu, pos), nk.pteval[i]);
+                    inject(testing::KmapPhase::Out, prev, pos);
+                }
+                return;
+            }
+        }
+        if (kc.idx == 0)
+            return;   // the gate Linux keeps (K12)
+        const unsigned cpu = x86::this_cpu_index();
+        for (int i = 0; i < kc.idx; ++i) {
+            const auto pos = static_cast<unsigned>(i);
+            if (!live_position(kc, pos, prev))
+                continue;
+            clear_slot(cpu, pos);
+            inject(testing::KmapPhase::Out, prev, pos);
+        }
     }
-}
+
+    // finish_switch: interrupts on, preemption off, current() == next.
+    static void sched_in(sched::Task* /*prev*/) {
+        if constexpr (Instrumented) {
+            if (instrumented.single_phase)
+                return;   // the single loop did it all
+        }
+        sched::Task* next = sched::current();
+        KmapCtrl& kc = kmap_ctrl(next);
+        if (kc.idx == 0)
+            return;
+        const unsigned cpu = x86::this_cpu_index();
+        for (int i = 0; i < kc.idx; ++i) {
+            const auto pos = static_cast<unsigned>(i);
+            if (!live_position(kc, pos, next))
+                continue;
+            // No flush: prepare_switch's invlpg left the slot out of this TLB.
+            x86::set_pte(slot_pte(cpu, pos), kc.pteval[i]);
+            inject(testing::KmapPhase::In, next, pos);
+        }
+    }
+};
 
 // ---- interrupts and task life ------------------------------------------------
 
@@ -184,7 +193,7 @@ void on_task_exit(sched::Task* task) {
 
 } // namespace
 
-KmapCtrl& kmap_ctrl(sched::Task* task) { return *reinterpret_cast<KmapCtrl*>(&task->ext); }
+KmapCtrl& kmap_ctrl(sched::Task* task) { return task->kmap_ctrl; }
 
 int kmap_local_depth() {
     sched::Task* t = sched::current();
@@ -291,16 +300,35 @@ void kunmap_local(const void* vaddr) {
     sched::migrate_enable();
 }
 
+namespace {
+
+template <bool Instrumented>
+constexpr sched::TaskHooks task_hooks{
+    .name = Instrumented ? "kmap_local (instrumented)" : "kmap_local",
+    .on_create = on_task_create,
+    .on_exit = on_task_exit,
+    .switch_out = Switch<Instrumented>::sched_out,
+    .switch_in = Switch<Instrumented>::sched_in,
+    .irq_enter = nested_enter,
+    .irq_exit = nested_exit,
+};
+
+} // namespace
+
 void kmap_local_init() {
     pte_base = kmap_pte_base();
     kmap_prot = kernel_pte_flags();   // PAGE_KERNEL: global when the CPU has PGE
-    sched::add_switch_hooks(sched_out, sched_in);
-    sched::set_task_hooks(on_task_create, on_task_exit);
-    x86::set_nested_context_hooks(nested_enter, nested_exit);
+    sched::register_task_hooks(task_hooks<false>);
 }
 
-KmapSwitchStats kmap_switch_stats(unsigned cpu) { return switch_stats[cpu]; }
-void kmap_set_inject_hook(KmapInjectHook hook) { inject_hook = hook; }
-void kmap_set_single_phase_switch(bool on) { single_phase = on; }
+// ---- tests (mm/kmap_local_testing.h) -------------------------------------------------
+
+namespace testing {
+
+const sched::TaskHooks& kmap_local_hooks() { return task_hooks<false>; }
+const sched::TaskHooks& instrumented_kmap_local_hooks() { return task_hooks<true>; }
+void set_switch_instruments(const KmapSwitchInstruments& instruments) { instrumented = instruments; }
+
+} // namespace testing
 
 } // namespace mm

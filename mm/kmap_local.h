@@ -47,6 +47,8 @@
 #include "mm/fixmap_layout.h"
 #include "mm/page.h"
 
+#include "sched/task_state.h"
+
 namespace sched {
 struct Task;
 }
@@ -56,11 +58,9 @@ namespace mm {
 constexpr u32 KM_INCR = HIMEM_DEBUG ? 2 : 1;
 constexpr bool KMAP_FORCE_MAP = HIMEM_DEBUG;
 
-// It lives in the task's opaque extension area: may_alias says so to GCC.
-struct [[gnu::may_alias]] KmapCtrl {
-    int idx;                          // depth in positions (KM_INCR per mapping)
-    x86::pte_t pteval[KM_MAX_IDX];    // what this task has installed, by position
-};
+// The task's stack: the depth in positions (KM_INCR per mapping) and what
+// it has installed at each position. Kept in the task (sched/task_state.h).
+using sched::KmapCtrl;
 
 void* kmap_local_page(Page* page);
 void* kmap_local_page_prot(Page* page, x86::pte_t prot);
@@ -86,23 +86,9 @@ Page* kmap_local_page_at(u32 va);
 KmapCtrl& kmap_ctrl(sched::Task* task);
 int kmap_local_depth();   // of the current task, in mappings
 
-// Switch hooks, interrupt hooks, task hooks.
+// Registers kmap_local's task hooks (life, switch, interrupts): at boot,
+// before the scheduler starts.
 void kmap_local_init();
-
-// ---- test hooks (tests/kernel/kmap_*; never used otherwise) ----
-struct KmapSwitchStats {
-    u32 sched_out_work;   // prepare_switch calls that had slots to clear
-    u32 sched_in_work;    // finish_switch calls that had slots to restore
-};
-KmapSwitchStats kmap_switch_stats(unsigned cpu);
-
-enum class KmapPhase : u8 { Out, In };
-// Called inside the switch loops after each entry (position) handled.
-using KmapInjectHook = void (*)(KmapPhase phase, sched::Task* task, unsigned pos);
-void kmap_set_inject_hook(KmapInjectHook hook);
-// The original RFC's single-phase switch: prev's slots swapped for next's in
-// one loop while current is still prev. Broken on purpose (seeds/003).
-void kmap_set_single_phase_switch(bool on);
 
 } // namespace mm
 

@@ -17,6 +17,7 @@
 #include "lib/format.h"
 #include "lib/inject.h"
 #include "lib/printk.h"
+#include "sched/hooks_internal.h"
 #include "sched/sched_testing.h"
 
 extern "C" sched::Task* switch_to(sched::Task* prev, sched::Task* next);
@@ -39,13 +40,6 @@ struct RunQueue {
 RunQueue rqs[x86::NR_CPUS];
 bool running = false;
 
-constexpr unsigned MAX_HOOKS = 8;
-struct Hooks {
-    PrepareSwitchHook prepare;
-    FinishSwitchHook finish;
-};
-Hooks hooks[MAX_HOOKS];
-Atomic<unsigned> nr_hooks{0};
 constexpr unsigned MAX_TICK_OBSERVERS = 4;
 Atomic<TickObserver> tick_observers[MAX_TICK_OBSERVERS];
 
@@ -170,16 +164,17 @@ bool steal_one() {
 }
 
 void run_prepare_hooks(Task* prev, Task* next) {
-    const unsigned n = nr_hooks.load();
-    for (unsigned i = 0; i < n; ++i)
-        if (hooks[i].prepare)
-            hooks[i].prepare(prev, next);
+    detail::for_each_hooks([&](const TaskHooks& h) {
+        if (h.switch_out)
+            h.switch_out(prev, next);
+    });
 }
 
 void run_finish_hooks(Task* prev) {
-    for (unsigned i = nr_hooks.load(); i-- > 0;)
-        if (hooks[i].finish)
-            hooks[i].finish(prev);
+    detail::for_each_hooks_reversed([&](const TaskHooks& h) {
+        if (h.switch_in)
+            h.switch_in(prev);
+    });
 }
 
 } // namespace
@@ -534,23 +529,6 @@ void apply_pending_affinity() {
         me->migrate_to = static_cast<int>(__builtin_ctz(allowed));
         set_need_resched(x86::this_cpu_index());
     }
-}
-
-void add_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish) {
-    const unsigned n = nr_hooks.load();
-    BUG_ON(n == MAX_HOOKS);
-    hooks[n] = {prepare, finish};
-    nr_hooks.store(n + 1);
-}
-
-void remove_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish) {
-    // Only the last pair can go (tests install and remove in LIFO order).
-    const unsigned n = nr_hooks.load();
-    if (WARN_ONCE("sched.hooks_not_lifo",
-                  n == 0 || hooks[n - 1].prepare != prepare || hooks[n - 1].finish != finish,
-                  "switch hooks removed out of order"))
-        return;
-    nr_hooks.store(n - 1);
 }
 
 void add_tick_observer(TickObserver observer) {

@@ -29,18 +29,8 @@ void yield();
 void sleep_ticks(u32 ticks);
 u32 jiffies();
 
-// The two halves of a context switch. Hooks run in registration order in
-// prepare_switch and in reverse order in finish_switch.
-using PrepareSwitchHook = void (*)(Task* prev, Task* next);
-using FinishSwitchHook = void (*)(Task* prev);
-void add_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish);
-void remove_switch_hooks(PrepareSwitchHook prepare, FinishSwitchHook finish);
-
-// Called on every timer tick of every CPU (after the scheduler's own work),
-// in interrupt context: the test watchdog, interrupt-context test mappers.
-using TickObserver = void (*)(x86::InterruptFrame& frame);
-void add_tick_observer(TickObserver observer);
-void remove_tick_observer(TickObserver observer);
+// The two halves of a context switch call the subsystems' switch hooks
+// (sched/hooks.h): switch_out in prepare_switch, switch_in in finish_switch.
 
 // Counters, for tests.
 struct SchedStats {

@@ -1,7 +1,9 @@
-// Test-only access to the scheduler (sched/sched.h).
+// Test-only access to the scheduler (sched/sched.h, sched/hooks.h).
 #pragma once
 
+#include "arch/x86/interrupt_frame.h"
 #include "lib/inject.h"
+#include "sched/hooks.h"
 
 namespace sched {
 
@@ -9,4 +11,41 @@ namespace sched {
 // that moves the task is still to come. A test forces a preemption here.
 extern const InjectPoint set_cpus_allowed_chosen;
 
+// Called on every timer tick of every CPU (after the scheduler's own work),
+// in interrupt context: the test watchdog, interrupt-context test mappers.
+using TickObserver = void (*)(x86::InterruptFrame& frame);
+void add_tick_observer(TickObserver observer);
+void remove_tick_observer(TickObserver observer);
+
+namespace testing {
+
+// A test's own task hooks, after the last registered subsystem's, for the
+// life of the guard: registration after the scheduler started, which the
+// production API refuses. Guards nest LIFO. A CPU that was already inside
+// the hooks when the guard goes may still call them once; irq_enter/irq_exit
+// of such hooks are called only for handlers that began after the guard.
+class [[nodiscard]] TaskHooksGuard : Pinned {
+public:
+    explicit TaskHooksGuard(const TaskHooks& hooks);
+    ~TaskHooksGuard();
+
+private:
+    const TaskHooks& m_hooks;
+    bool m_added;
+};
+
+// A registered subsystem's hooks swapped for others (an instrumented
+// variant) for the life of the guard; the swap is one atomic store, so a
+// switch sees either the one or the other.
+class [[nodiscard]] TaskHooksReplacement : Pinned {
+public:
+    TaskHooksReplacement(const TaskHooks& registered, const TaskHooks& replacement);
+    ~TaskHooksReplacement();
+
+private:
+    const TaskHooks& m_registered;
+    int m_index;
+};
+
+} // namespace testing
 } // namespace sched

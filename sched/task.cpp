@@ -9,6 +9,7 @@
 #include "lib/printk.h"
 #include "mm/types.h"
 #include "mm/vmalloc.h"
+#include "sched/hooks_internal.h"
 #include "sched/sched.h"
 
 extern "C" void task_start();
@@ -22,8 +23,6 @@ bool used[MAX_TASKS];
 Spinlock pool_lock;
 unsigned alive = 0;
 
-TaskCreateHook create_hook = nullptr;
-TaskExitHook exit_hook = nullptr;
 
 } // namespace
 
@@ -85,11 +84,6 @@ void dump_tasks() {
     }
 }
 
-void set_task_hooks(TaskCreateHook on_create, TaskExitHook on_exit) {
-    create_hook = on_create;
-    exit_hook = on_exit;
-}
-
 Task* task_create(void (*fn)(void*), void* arg, const char* name, const KthreadOptions& opts) {
     Task* t = task_alloc();
     if (WARN_ONCE("sched.out_of_tasks", !t, "no free task for %s (max %u)", name, MAX_TASKS))
@@ -124,8 +118,10 @@ Task* task_create(void (*fn)(void*), void* arg, const char* name, const KthreadO
     t->saved_esp = reinterpret_cast<u32>(sp);
     t->state = TaskState::Runnable;
     t->slice = SLICE_TICKS;
-    if (create_hook)
-        create_hook(t, current());
+    detail::for_each_hooks([&](const TaskHooks& h) {
+        if (h.on_create)
+            h.on_create(t, current());
+    });
     return t;
 }
 
@@ -138,8 +134,10 @@ Task* kthread_create(void (*fn)(void*), void* arg, const char* name, const Kthre
 
 void task_exit(int code) {
     Task* me = current();
-    if (exit_hook)
-        exit_hook(me);
+    detail::for_each_hooks_reversed([&](const TaskHooks& h) {
+        if (h.on_exit)
+            h.on_exit(me);
+    });
     me->exit_code = code;
     if (!me->detached)
         me->exited.complete_all();   // may be preempted here: the joiner waits for on_rq

@@ -12,6 +12,7 @@
 #include "lib/list.h"
 #include "lib/spinlock.h"
 #include "sched/preempt.h"
+#include "sched/task_state.h"
 #include "sched/wait.h"
 
 namespace sched {
@@ -21,12 +22,6 @@ enum class TaskState : u32 { Runnable, Sleeping, Dead };
 constexpr u32 TASK_MAGIC = 0x7a5c0001;
 constexpr u32 DEFAULT_STACK_BYTES = 16 * 1024;
 constexpr u32 SLICE_TICKS = 2;   // 20 ms at HZ=100
-
-// Per-task state that later subsystems keep in the task (kmap_local's
-// stack, protection keys). Opaque to the scheduler; it only calls the hooks.
-struct TaskExtension {
-    alignas(4) unsigned char bytes[256];
-};
 
 struct Task {
     u32 saved_esp;                 // TASK_SAVED_ESP: switch.S saves and loads it
@@ -60,7 +55,8 @@ struct Task {
     u32 switches_in;
     u32 preemptions;
     x86::CpuMask ran_on;
-    TaskExtension ext;
+    // Subsystems' own state (sched/task_state.h).
+    KmapCtrl kmap_ctrl;
 };
 constexpr u32 TASK_SAVED_ESP = 0;
 static_assert(__builtin_offsetof(Task, saved_esp) == TASK_SAVED_ESP);
@@ -85,12 +81,6 @@ int kthread_join(Task* task);
 // moves at once; with migration disabled, when migrate_enable() re-enables it;
 // in atomic context, at its next preemption point.
 void set_cpus_allowed(x86::CpuMask mask);
-
-// Hooks for per-task state kept by later subsystems: called on creation
-// (the child's extension, with the creating task as parent) and on exit.
-using TaskCreateHook = void (*)(Task* child, Task* parent);
-using TaskExitHook = void (*)(Task* task);
-void set_task_hooks(TaskCreateHook on_create, TaskExitHook on_exit);
 
 unsigned tasks_alive();
 

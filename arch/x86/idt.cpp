@@ -17,8 +17,6 @@ namespace {
 u64 idt[256];
 InterruptHandler interrupt_handlers[256];
 void (*irq_exit_preempt)() = nullptr;
-NestedEnterHook nested_enter_hook = nullptr;
-NestedExitHook nested_exit_hook = nullptr;
 void (*task_describer)() = nullptr;
 
 constexpr u8 GATE_INTERRUPT = 0x8e;  // present, ring 0, 32-bit interrupt gate
@@ -56,18 +54,12 @@ void set_interrupt_handler(unsigned vector, InterruptHandler handler) {
 }
 
 void set_irq_exit_preempt_hook(void (*hook)()) { irq_exit_preempt = hook; }
-void set_nested_context_hooks(NestedEnterHook enter, NestedExitHook exit) {
-    nested_exit_hook = exit;
-    __atomic_store_n(&nested_enter_hook, enter, __ATOMIC_RELEASE);
-}
-
-NestedToken nested_context_enter() {
-    // Exit is paired with enter: the hooks may be installed while a handler
-    // is already running on another CPU.
-    const NestedEnterHook enter = __atomic_load_n(&nested_enter_hook, __ATOMIC_ACQUIRE);
-    if (!enter)
-        return {nullptr, 0};
-    return {nested_exit_hook, enter()};
+void set_nested_context_hooks(const NestedContextHooks& hooks) {
+    const NestedContextHooks* none = nullptr;
+    WARN("x86.nested_hooks_taken",
+         !__atomic_compare_exchange_n(&detail::nested_hooks, &none, &hooks, false, __ATOMIC_RELEASE,
+                                      __ATOMIC_RELAXED),
+         "nested-context hooks registered twice: the first stay");
 }
 void set_task_describer(void (*describe)()) { task_describer = describe; }
 void describe_current_task() {
@@ -95,7 +87,8 @@ extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
         // Faults run in the context they interrupted (a task's page fault
         // may sleep once the faultable region exists): no hardirq count.
         PERCPU_INC(exceptions);
-        const NestedToken token = nested_context_enter();
+        NestedToken token;
+        nested_context_enter(token);
         exception_dispatch(*frame);
         nested_context_exit(token, NestedContext::Exception);
         return;
@@ -103,7 +96,8 @@ extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
     PERCPU_INC(interrupts);
     PERCPU_INC(irq_depth);
     PERCPU_ADD(preempt_count, PREEMPT_HARDIRQ_OFFSET);
-    const NestedToken token = nested_context_enter();
+    NestedToken token;
+    nested_context_enter(token);
     if (InterruptHandler h = interrupt_handlers[frame->vector])
         h(*frame);
     else

@@ -30,25 +30,34 @@ constexpr u32 PREEMPT_NMI_OFFSET = 1u << 20;
 
 // Code that runs on top of whatever it interrupted - a hardirq handler, an
 // exception handler, a cross-CPU callback run from the IPI or from a wait
-// loop - must leave that context as it found it. One subsystem hooks in to
-// check (kmap_local: the interrupted task's stack depth): `enter` returns a
-// value that `exit` gets back. The value lives on the handler's own stack, so
+// loop - must leave that context as it found it. The scheduler hooks in
+// once, on behalf of the subsystems that keep per-task state (sched/hooks.h:
+// kmap_local checks the interrupted task's stack depth): `enter` fills a few
+// words that `exit` gets back. They live on the handler's own stack, so
 // nesting needs no per-CPU bookkeeping and a handler that sleeps (a page
 // fault in a faultable region) keeps its own. Not called for NMIs.
 enum class NestedContext : u8 { Hardirq, Exception, CrossCpuCall };
-using NestedEnterHook = u32 (*)();
-using NestedExitHook = void (*)(u32 saved, NestedContext kind);
-void set_nested_context_hooks(NestedEnterHook enter, NestedExitHook exit);
+constexpr unsigned NESTED_SAVED_WORDS = 4;
+struct NestedSaved {
+    u32 used;   // words that enter filled: what exit may read
+    u32 word[NESTED_SAVED_WORDS];
+};
+struct NestedContextHooks {
+    void (*enter)(NestedSaved& saved);
+    void (*exit)(const NestedSaved& saved, NestedContext kind);
+};
+// Once; a second registration is refused (x86.nested_hooks_taken).
+void set_nested_context_hooks(const NestedContextHooks& hooks);
 
 // For the dispatchers (interrupts, exceptions, cross-CPU calls).
 struct NestedToken {
-    NestedExitHook exit;   // null: no check (no hooks, or they came later)
-    u32 saved;
+    const NestedContextHooks* hooks;   // null: no check (none, or they came later)
+    NestedSaved saved;
 };
-NestedToken nested_context_enter();
+inline void nested_context_enter(NestedToken& token);
 inline void nested_context_exit(const NestedToken& token, NestedContext kind) {
-    if (token.exit)
-        token.exit(token.saved, kind);
+    if (token.hooks)
+        token.hooks->exit(token.saved, kind);
 }
 
 // Prints "Task: <name> ..." in fatal reports; the scheduler installs it.
@@ -60,5 +69,17 @@ void describe_current_task();
 using FaultAnnotator = void (*)(const InterruptFrame& frame, u32 fault_address);
 void set_fault_annotator(FaultAnnotator annotator);
 void set_exception_handler(unsigned vector, ExceptionHandler handler);
+
+namespace detail {
+inline const NestedContextHooks* nested_hooks = nullptr;
+}
+
+// Exit is paired with enter: the hooks may be installed while a handler is
+// already running on another CPU.
+inline void nested_context_enter(NestedToken& token) {
+    token.hooks = __atomic_load_n(&detail::nested_hooks, __ATOMIC_ACQUIRE);
+    if (token.hooks)
+        token.hooks->enter(token.saved);
+}
 
 } // namespace x86

@@ -55,7 +55,8 @@ void print_nmi_context(const InterruptFrame& frame) {
 
 // One callback, checked like any handler that runs on top of another context.
 void run_callback(CallFn fn, void* arg) {
-    const NestedToken token = nested_context_enter();
+    NestedToken token;
+    nested_context_enter(token);
     fn(arg);
     nested_context_exit(token, NestedContext::CrossCpuCall);
 }

@@ -31,6 +31,7 @@
 #include "lib/string.h"
 #include "mm/buddy.h"
 #include "mm/kmap_local.h"
+#include "mm/kmap_local_testing.h"
 #include "mm/local_mapping.h"
 #include "mm/pgtable.h"
 #include "sched/sched.h"
@@ -537,7 +538,6 @@ KTEST_CRASH(kmap_local_step_single_phase_switch_hits_k6, .site = "kmap_local.slo
     Page* own = slot_page();
     BUG_ON(!own);
     StepTrap trap(own, false);
-    kmap_set_single_phase_switch(true);
+    testing::InstrumentedKmapSwitch single_phase({.single_phase = true});
     step_switch(ktest_ctx, 1, 3);
-    kmap_set_single_phase_switch(false);
 }

@@ -13,6 +13,7 @@
 #include "mm/kmap_local.h"
 #include "mm/zone.h"
 #include "sched/sched.h"
+#include "sched/sched_testing.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;

@@ -11,8 +11,10 @@
 #include "lib/bug.h"
 #include "mm/buddy.h"
 #include "mm/kmap_local.h"
+#include "mm/kmap_local_testing.h"
 #include "mm/pgtable.h"
 #include "sched/sched.h"
+#include "sched/sched_testing.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -26,7 +28,7 @@ constexpr x86::pte_t AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
 
 struct Injection {
     Atomic<u32> armed{0};
-    KmapPhase phase;
+    testing::KmapPhase phase;
     Task* task;
     unsigned pos;
     Atomic<u32> fired{0};
@@ -70,7 +72,7 @@ struct Scenario {
 
 Scenario* scenario;
 
-void inject(KmapPhase phase, Task* task, unsigned pos) {
+void inject(testing::KmapPhase phase, Task* task, unsigned pos) {
     // Only in the switch under test: X polls with sleep_ticks, so it is
     // switched out many times before it releases Y.
     if (!scenario || !scenario->x_releasing.load())
@@ -88,6 +90,7 @@ void record_switch(Task* prev, Task* next) {
         scenario->recording.exchange(0))
         scenario->switched_to_y_from = prev;
 }
+const sched::TaskHooks switch_recorder{.name = "k14-recorder", .switch_out = record_switch};
 
 u32 pattern(const Side& s, int i) { return 0x51de0000u + static_cast<u32>(s.depth * 16 + i); }
 
@@ -141,7 +144,7 @@ void y_thread(void*) { side_body(scenario->y, nullptr); }
 
 // One switch X -> Y with an interrupt injected after entry `pos` of the
 // given loop. Returns false (with diagnostics) if anything is off.
-bool run_switch(ktest::Context& ktest_ctx, int x_depth, int y_depth, KmapPhase phase,
+bool run_switch(ktest::Context& ktest_ctx, int x_depth, int y_depth, testing::KmapPhase phase,
                 int which, int forced_entry = -1) {
     static Scenario s;
     scenario = &s;
@@ -176,11 +179,11 @@ bool run_switch(ktest::Context& ktest_ctx, int x_depth, int y_depth, KmapPhase p
         sched::sleep_ticks(1);
 
     // The entry: first, middle or last of the loop of the task it runs on.
-    const Side& looped = phase == KmapPhase::Out ? s.x : s.y;
+    const Side& looped = phase == testing::KmapPhase::Out ? s.x : s.y;
     const int n = looped.depth;
     const int entry = forced_entry >= 0 ? forced_entry : which == 0 ? 0 : which == 1 ? n / 2 : n - 1;
     inj.phase = phase;
-    inj.task = phase == KmapPhase::Out ? x : y;
+    inj.task = phase == testing::KmapPhase::Out ? x : y;
     inj.pos = static_cast<unsigned>(entry * static_cast<int>(KM_INCR) + KM_INCR - 1);
     inj.fired.store(0);
     inj.irq_content_ok = 0;
@@ -198,7 +201,7 @@ bool run_switch(ktest::Context& ktest_ctx, int x_depth, int y_depth, KmapPhase p
             free_page(side->pages[i]);
 
     // The interrupt ran on top of the task that was current in that loop.
-    const int current_depth = phase == KmapPhase::Out ? x_depth : y_depth;
+    const int current_depth = phase == testing::KmapPhase::Out ? x_depth : y_depth;
     EXPECT_EQ(s.switched_to_y_from, x);   // the switch under test was X -> Y
     EXPECT_EQ(inj.fired.load(), 1u);
     EXPECT_EQ(inj.task_depth_before, current_depth);
@@ -210,7 +213,7 @@ bool run_switch(ktest::Context& ktest_ctx, int x_depth, int y_depth, KmapPhase p
     EXPECT_EQ(s.y.content_ok, 1u);
     if (ktest_ctx.failed())
         ktest_ctx.diag("in: x depth %d, y depth %d, %s loop, %s entry", x_depth, y_depth,
-                       phase == KmapPhase::Out ? "clearing" : "restoring",
+                       phase == testing::KmapPhase::Out ? "clearing" : "restoring",
                        which == 0 ? "first" : which == 1 ? "middle" : "last");
     return !ktest_ctx.failed();
 }
@@ -222,17 +225,17 @@ KTEST(kmap_switch, k14_interrupt_inside_either_half_of_the_switch_is_safe) {
     ASSERT_NOT_NULL(inj.irq_page);
     *static_cast<u32*>(page_address(inj.irq_page)) = 0x1a1a1a1a;
     x86::set_interrupt_handler(x86::VECTOR_TEST, mapping_interrupt);
-    kmap_set_inject_hook(inject);
-    sched::add_switch_hooks(record_switch, nullptr);
-    const int depths[2][2] = {{1, 4}, {4, 1}};   // prev shallower than next, and the reverse
-    const KmapPhase phases[2] = {KmapPhase::Out, KmapPhase::In};
-    for (const auto& d : depths)
-        for (KmapPhase phase : phases)
-            for (int which = 0; which < 3; ++which)
-                if (!run_switch(ktest_ctx, d[0], d[1], phase, which))
-                    break;
-    sched::remove_switch_hooks(record_switch, nullptr);
-    kmap_set_inject_hook(nullptr);
+    {
+        testing::InstrumentedKmapSwitch instrumented({.inject = inject});
+        sched::testing::TaskHooksGuard recording(switch_recorder);
+        const int depths[2][2] = {{1, 4}, {4, 1}};   // prev shallower than next, and the reverse
+        const testing::KmapPhase phases[2] = {testing::KmapPhase::Out, testing::KmapPhase::In};
+        for (const auto& d : depths)
+            for (testing::KmapPhase phase : phases)
+                for (int which = 0; which < 3; ++which)
+                    if (!run_switch(ktest_ctx, d[0], d[1], phase, which))
+                        break;
+    }
     x86::set_interrupt_handler(x86::VECTOR_TEST, nullptr);
     free_page(inj.irq_page);
 }
@@ -244,10 +247,10 @@ void kmap_switch_single_phase_crash() {
     inj.irq_page = alloc_page(Gfp::Kernel);
     BUG_ON(!inj.irq_page);
     x86::set_interrupt_handler(x86::VECTOR_TEST, mapping_interrupt);
-    kmap_set_inject_hook(inject);
-    kmap_set_single_phase_switch(true);
+    // Never undone: the switch under test ends in K6's BUG.
+    static testing::InstrumentedKmapSwitch single_phase({.inject = inject, .single_phase = true});
     ktest::Context ctx = ktest::Context::capture("single-phase");
     // The single-phase loop runs in prepare_switch over max(prev, next) = 4
     // positions with current == prev; entry 1 is the middle of the four.
-    run_switch(ctx, 1, 4, KmapPhase::Out, 1, /*forced_entry=*/1);
+    run_switch(ctx, 1, 4, testing::KmapPhase::Out, 1, /*forced_entry=*/1);
 }

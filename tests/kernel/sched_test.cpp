@@ -512,6 +512,7 @@ void on_finish(Task* prev) {
         probe.in_finish.store(0);
     }
 }
+const TaskHooks probe_hooks{.name = "switch-probe", .switch_out = on_prepare, .switch_in = on_finish};
 
 void test_vector(x86::InterruptFrame&) {
     if (probe.in_finish.load())
@@ -536,19 +537,20 @@ KTEST(sched, switch_hooks_see_the_right_context_and_allow_interrupts) {
     probe.interrupts_in_finish.store(0);
     probe.arm_interrupt.store(1);
     x86::set_interrupt_handler(x86::VECTOR_TEST, test_vector);
-    add_switch_hooks(on_prepare, on_finish);
-    const unsigned cpu = ncpus() > 1 ? 1 : 0;
-    start_gate.reinit();
-    probe.a = kthread_create(ping_pong, nullptr, "pingpong-a", pinned(cpu));
-    probe.b = kthread_create(ping_pong, nullptr, "pingpong-b", pinned(cpu));
-    ASSERT_NOT_NULL(probe.a);
-    ASSERT_NOT_NULL(probe.b);
-    while (probe.a->state != TaskState::Sleeping || probe.b->state != TaskState::Sleeping)
-        sleep_ticks(1);
-    start_gate.complete_all();
-    while (probe.a->state != TaskState::Dead || probe.b->state != TaskState::Dead)
-        sleep_ticks(1);
-    remove_switch_hooks(on_prepare, on_finish);
+    {
+        testing::TaskHooksGuard watching(probe_hooks);
+        const unsigned cpu = ncpus() > 1 ? 1 : 0;
+        start_gate.reinit();
+        probe.a = kthread_create(ping_pong, nullptr, "pingpong-a", pinned(cpu));
+        probe.b = kthread_create(ping_pong, nullptr, "pingpong-b", pinned(cpu));
+        ASSERT_NOT_NULL(probe.a);
+        ASSERT_NOT_NULL(probe.b);
+        while (probe.a->state != TaskState::Sleeping || probe.b->state != TaskState::Sleeping)
+            sleep_ticks(1);
+        start_gate.complete_all();
+        while (probe.a->state != TaskState::Dead || probe.b->state != TaskState::Dead)
+            sleep_ticks(1);
+    }
     probe.arm_interrupt.store(0);
     kthread_join(probe.a);
     kthread_join(probe.b);
