@@ -4,8 +4,10 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/tlb.h"
 #include "lib/bug.h"
+#include "lib/inject.h"
 #include "lib/string.h"
 #include "mm/buddy.h"
+#include "mm/faultable_testing.h"
 #include "mm/layout.h"
 #include "mm/page.h"
 #include "mm/page_copy.h"
@@ -14,6 +16,9 @@
 #include "sched/sched.h"
 
 namespace mm {
+
+constinit const InjectPoint region_fault_may_sleep{"region.fault_may_sleep"};
+
 namespace {
 
 // Regions live at 1 GiB and up, one page table (4 MiB) each.
@@ -119,7 +124,6 @@ FaultableRegion* region_create(u32 size, const char* name) {
     r.size = (size + PAGE_SIZE - 1) & PAGE_MASK;
     r.name = name;
     r.faults.store(0);
-    r.sleep_in_fault.store(0);
     if (!kernel_pte_alloc(r.base)) {   // the page table, present from now on
         SpinlockGuard guard(regions_lock);
         r.used = false;
@@ -215,8 +219,8 @@ bool region_handle_fault(u32 va) {
     if (!r)
         return false;
     might_sleep();
-    if (r->sleep_in_fault.load())
-        sched::sleep_ticks(1);   // another task may fault (and set CR2) meanwhile
+    // A test sleeps here: another task may fault (and set CR2) meanwhile.
+    inject_point(region_fault_may_sleep);
     Page* page = alloc_page(Gfp::HighUser);
     if (!page)
         return false;

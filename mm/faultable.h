@@ -38,7 +38,6 @@ struct FaultableRegion {
     const char* name;
     Spinlock ptl;              // the region's page-table lock
     Atomic<u32> faults{0};     // faults resolved
-    Atomic<u32> sleep_in_fault{0};   // test: sleep a tick inside each fault
     bool used = false;
     // Notifiers: secondary-TLB ones under ptl, start/end ones under the mutex.
     List<SecondaryTlbNotifier, &SecondaryTlbNotifier::node> secondary_notifiers;

@@ -85,20 +85,4 @@ PkmapStats pkmap_stats();
 // (the boot option pkmap.stats prints them after the test run).
 void pkmap_print_stats();
 
-// ---- inspection and test hooks (tests/kernel/pkmap_*) ---------------------
-
-int pkmap_count(u32 nr);
-x86::pte_t pkmap_pte(u32 nr);
-// Slots held by a caller (count > 1).
-unsigned pkmap_held_slots();
-// Drop every held slot back to count 1, waking waiters: the test runner's
-// repair after a case leaked. Returns how many slots were held.
-unsigned pkmap_release_held();
-// A fresh pool: every count-1 slot cleared (with a flush if any), the cursor
-// back to 0, so the next miss takes slot 1. Returns false, changing nothing,
-// if a slot is held.
-bool pkmap_test_reset();
-// The stale-TLB negative control: a wrap flushes only this CPU's TLB.
-void pkmap_test_skip_wrap_shootdown(bool skip);
-
 } // namespace mm

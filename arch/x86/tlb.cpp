@@ -3,6 +3,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
+#include "arch/x86/tlb_testing.h"
 #include "lib/platform.h"
 
 namespace x86 {

@@ -24,9 +24,6 @@ void flush_tlb_all();
 void local_invlpg(u32 va);
 void local_flush_all();
 
-// Test-only: skip the other CPUs (the stale-read negative control).
-extern Atomic<bool> tlb_test_skip_shootdown;
-
 struct TlbCounters {
     u32 invlpg;
     u32 full_flushes;

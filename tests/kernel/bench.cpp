@@ -13,6 +13,7 @@
 #include "mm/buddy.h"
 #include "mm/kmap_local.h"
 #include "mm/pkmap.h"
+#include "mm/pkmap_testing.h"
 #include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 

@@ -2,9 +2,11 @@
 // depended on, and how a kmap_local conversion makes each dependency
 // explicit (docs/highmem.md, "Converting").
 #include "arch/x86/nofault.h"
+#include "lib/inject_testing.h"
 #include "lib/string.h"
 #include "mm/buddy.h"
 #include "mm/faultable.h"
+#include "mm/faultable_testing.h"
 #include "mm/kmap_local.h"
 #include "mm/local_mapping.h"
 #include "mm/page_copy.h"
@@ -71,6 +73,11 @@ KTEST(kmap_conversion, inatomic_copy_fails_fast_instead_of_faulting_in) {
 }
 
 namespace {
+void sleep_in_fault(const InjectPoint& point) {
+    if (&point == &region_fault_may_sleep)
+        sched::sleep_ticks(1);
+}
+
 struct Faulter {
     Region* reg;
     u32 seed;
@@ -93,8 +100,7 @@ KTEST(kmap_conversion, fault_handler_keeps_cr2_across_its_sleep) {
     Region a(PAGE_SIZE, "sleepy-a"), b(PAGE_SIZE, "sleepy-b");
     ASSERT_NOT_NULL(a.r);
     ASSERT_NOT_NULL(b.r);
-    a.r->sleep_in_fault.store(1);
-    b.r->sleep_in_fault.store(1);
+    InjectHookGuard sleepy(sleep_in_fault);
     static Faulter fa, fb;
     fa = {&a, 0xaaaa0000};
     fb = {&b, 0xbbbb0000};

@@ -23,6 +23,15 @@ using sched::Task;
 
 KTEST_SUITE(kmap_local);
 
+// Every case, of every suite, ends with an empty stack. The thread's exit
+// hook undoes a leak (and WARNs): the check says it here, by case.
+KTEST_LEAK_CHECK(kmap_local) {
+    if (const int depth = kmap_local_depth()) {
+        KTEST_FAIL("leak: %d kmap_local mapping(s) still held", depth);
+        KTEST_EXPECT_WARN("kmap_local.exit_with_mappings", 1);
+    }
+}
+
 namespace {
 
 unsigned cpu() { return x86::this_cpu_index(); }

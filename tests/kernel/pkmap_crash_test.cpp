@@ -3,6 +3,7 @@
 #include "lib/bug.h"
 #include "mm/buddy.h"
 #include "mm/pkmap.h"
+#include "mm/pkmap_testing.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;

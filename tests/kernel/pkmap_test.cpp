@@ -23,6 +23,15 @@ using namespace mm;
 
 KTEST_SUITE(pkmap);
 
+// Every case, of every suite, ends holding no kmap() slot. A held one is
+// dropped back to count 1 (mapped, unused) so later cases find a pool.
+KTEST_LEAK_CHECK(pkmap) {
+    if (const unsigned held = pkmap_held_slots()) {
+        KTEST_FAIL("leak: %u kmap() slot(s) still held (a kmap without its kunmap)", held);
+        pkmap_release_held();
+    }
+}
+
 namespace {
 
 // ---- highmem pages, filled with a pattern that names them --------------------

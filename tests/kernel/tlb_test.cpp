@@ -5,6 +5,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "arch/x86/tlb.h"
+#include "arch/x86/tlb_testing.h"
 #include "mm/buddy.h"
 #include "mm/page.h"
 #include "mm/pgtable.h"

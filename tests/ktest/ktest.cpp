@@ -11,10 +11,9 @@
 #include "lib/bug.h"
 #include "lib/printk.h"
 #include "lib/string.h"
-#include "mm/kmap_local.h"
-#include "mm/pkmap.h"
 #include "sched/mutex.h"
 #include "sched/sched.h"
+#include "sched/sched_testing.h"
 
 extern "C" const ktest::Suite __start_ktest_suites[];
 extern "C" const ktest::Suite __stop_ktest_suites[];
@@ -22,6 +21,8 @@ extern "C" const ktest::Case __start_ktest_cases[];
 extern "C" const ktest::Case __stop_ktest_cases[];
 extern "C" const ktest::CrashCase __start_ktest_crashes[];
 extern "C" const ktest::CrashCase __stop_ktest_crashes[];
+extern "C" const ktest::LeakCheck __start_ktest_leak_checks[];
+extern "C" const ktest::LeakCheck __stop_ktest_leak_checks[];
 
 namespace ktest {
 
@@ -261,9 +262,6 @@ unsigned cases_of(const Suite& suite, const char* filter, const Case** out) {
 
 enum class Outcome { Pass, Fail, Skip };
 
-constexpr unsigned MAX_LEAK_CHECKS = 8;
-LeakCheck leak_checks[MAX_LEAK_CHECKS];
-unsigned nr_leak_checks = 0;
 
 // Checks, in the case's own thread after its body, that it left nothing
 // behind; a leak fails the case and is repaired so the run goes on.
@@ -289,22 +287,8 @@ void check_leaks(Context& ctx) {
     }
     if (me->mutexes_held)
         ctx.fail(__FILE__, __LINE__, "leak: %u mutex(es) still held", me->mutexes_held);
-    if (const int depth = mm::kmap_local_depth()) {
-        // The thread's exit hook undoes it (and WARNs): say it here, by case.
-        ctx.fail(__FILE__, __LINE__, "leak: %d kmap_local mapping(s) still held", depth);
-        ctx.expect_warn("kmap_local.exit_with_mappings", 1);
-    }
-    if (const unsigned held = mm::pkmap_held_slots()) {
-        // Dropped back to count 1 (mapped, unused) so later cases find a pool.
-        ctx.fail(__FILE__, __LINE__, "leak: %u kmap() slot(s) still held (a kmap without its "
-                 "kunmap)", held);
-        mm::pkmap_release_held();
-    }
-    for (unsigned i = 0; i < nr_leak_checks; ++i) {
-        char detail[160] = "";
-        if (!leak_checks[i](detail, sizeof(detail)))
-            ctx.fail(__FILE__, __LINE__, "leak: %s", detail);
-    }
+    for (const LeakCheck* c = __start_ktest_leak_checks; c < __stop_ktest_leak_checks; ++c)
+        c->check(ctx);
 }
 
 struct CaseRun {
@@ -439,11 +423,6 @@ Outcome run_case(const Case& c, unsigned number, bool suite_ready) {
 }
 
 } // namespace
-
-void add_leak_check(LeakCheck check) {
-    BUG_ON(nr_leak_checks == MAX_LEAK_CHECKS);
-    leak_checks[nr_leak_checks++] = check;
-}
 
 // ---- the runner -------------------------------------------------------------------
 

@@ -136,11 +136,15 @@ struct Options {
     bool misreport_closing = false;  // harness self-test: print a wrong closing line
 };
 
-// Extra leak checks run in each case's thread after its body (later
-// subsystems add theirs: an empty kmap_local stack, no pool slot held).
-// A check returns false and describes the leak (and repairs it if it can).
-using LeakCheck = bool (*)(char* detail, size_t size);
-void add_leak_check(LeakCheck check);
+// A subsystem's own leak check, run in each case's thread after its body,
+// beside the runner's (preempt count, interrupts, migrate and pagefault
+// counts, mutexes): declared with KTEST_LEAK_CHECK next to that subsystem's
+// tests. A check that finds a leak fails the case with ctx.fail(), naming
+// it, and repairs it if it can so the run goes on.
+struct LeakCheck {
+    const char* name;
+    void (*check)(Context& ctx);
+};
 
 // Run every case whose "suite.case" name matches the glob `options.filter`.
 Summary run(const Options& options);
@@ -234,6 +238,13 @@ bool check_str(Context& ctx, CheckKind kind, const char* file, int line, const c
         ktest_crash_##cname = {.name = #cname, .fn = ktest_crash_fn_##cname,      \
                                __VA_ARGS__, .file = __FILE__, .line = __LINE__};  \
     static void ktest_crash_fn_##cname([[maybe_unused]] ::ktest::Context& ktest_ctx)
+
+// KTEST_LEAK_CHECK(kmap_local) { if (depth) ktest_ctx.fail(...); }
+#define KTEST_LEAK_CHECK(lname)                                                   \
+    static void ktest_leak_fn_##lname(::ktest::Context& ktest_ctx);               \
+    KTEST_SECTION("ktest_leak_checks") static const ::ktest::LeakCheck            \
+        ktest_leak_##lname = {#lname, ktest_leak_fn_##lname};                     \
+    static void ktest_leak_fn_##lname([[maybe_unused]] ::ktest::Context& ktest_ctx)
 
 // ---- checks ------------------------------------------------------------------
 
