@@ -155,4 +155,16 @@ void print_boot_info() {
         printk("boot: note: %s\n", b.notes[i]);
 }
 
+mm::MemoryMap memory_map() {
+    constexpr u32 MULTIBOOT_USABLE = 1;
+    static mm::RamRange ram[BootInfo::MAX_MMAP];
+    static mm::ReservedRange reserved[BootInfo::MAX_LOADER_RANGES];
+    const BootInfo& b = boot_info;
+    for (unsigned i = 0; i < b.mmap_count; ++i)
+        ram[i] = {b.mmap[i].base, b.mmap[i].length, b.mmap[i].type == MULTIBOOT_USABLE};
+    for (unsigned i = 0; i < b.loader_range_count; ++i)
+        reserved[i] = {b.loader_ranges[i].base, b.loader_ranges[i].length, b.loader_ranges[i].what};
+    return {ram, b.mmap_count, b.mem_upper_kb, reserved, b.loader_range_count};
+}
+
 } // namespace boot

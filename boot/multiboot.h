@@ -6,6 +6,7 @@
 
 #include "lib/cmdline.h"
 #include "lib/types.h"
+#include "mm/init.h"
 
 namespace boot {
 
@@ -57,6 +58,9 @@ extern BootInfo boot_info;
 // Copy everything out of the loader's memory. Runs before the console exists,
 // so it only records problems in boot_info.notes.
 void multiboot_copy(u32 magic, u32 info_phys);
+
+// The memory map in mm's terms, for mm_init (valid as long as boot_info).
+mm::MemoryMap memory_map();
 
 void print_boot_info();
 

@@ -51,3 +51,17 @@ private:
 };
 
 inline void compiler_barrier() { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+// A full barrier between CPUs (Linux's smp_mb).
+inline void memory_barrier() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+// Linux's READ_ONCE / WRITE_ONCE: one access, neither torn nor merged nor
+// dropped, of a plain variable that another CPU or an interrupt may use at
+// the same time; ordered only as `o` asks.
+template <typename T>
+inline T read_once(const T& v, MemoryOrder o = MemoryOrder::Relaxed) {
+    return __atomic_load_n(&v, static_cast<int>(o));
+}
+template <typename T>
+inline void write_once(T& v, T x, MemoryOrder o = MemoryOrder::Relaxed) {
+    __atomic_store_n(&v, x, static_cast<int>(o));
+}

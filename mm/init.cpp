@@ -1,6 +1,5 @@
 #include "mm/init.h"
 
-#include "boot/multiboot.h"
 #include "lib/new.h"
 #include "lib/printk.h"
 #include "lib/string.h"
@@ -18,17 +17,15 @@ extern "C" char __kernel_end[];
 namespace mm {
 namespace {
 
-constexpr u32 MULTIBOOT_USABLE = 1;
 constexpr u64 LOW_MEMORY = 1024 * 1024;
 
 // Usable RAM from the loader's map, clipped at 4 GiB and at mem=.
-void add_usable_ram(u64 mem_limit) {
-    const boot::BootInfo& b = boot::boot_info;
+void add_usable_ram(const MemoryMap& map, u64 mem_limit) {
     const u64 limit = mem_limit ? min(mem_limit, MAX_PHYS_NONPAE) : MAX_PHYS_NONPAE;
     u64 clipped = 0;
-    for (unsigned i = 0; i < b.mmap_count; ++i) {
-        const boot::MemoryRange& r = b.mmap[i];
-        if (r.type != MULTIBOOT_USABLE || r.length == 0)
+    for (unsigned i = 0; i < map.count; ++i) {
+        const RamRange& r = map.ranges[i];
+        if (!r.usable || r.length == 0)
             continue;
         const u64 start = r.base;
         const u64 end = r.base + r.length;
@@ -38,9 +35,9 @@ void add_usable_ram(u64 mem_limit) {
             continue;
         memblock::add_usable(PhysAddr(start), min(end, limit) - start);
     }
-    if (b.mmap_count == 0 && b.mem_upper_kb) {
+    if (map.count == 0 && map.mem_upper_kb) {
         printk("mm: no memory map; using the loader's upper-memory size\n");
-        memblock::add_usable(PhysAddr(LOW_MEMORY), min(u64{b.mem_upper_kb} * 1024, limit - LOW_MEMORY));
+        memblock::add_usable(PhysAddr(LOW_MEMORY), min(u64{map.mem_upper_kb} * 1024, limit - LOW_MEMORY));
     }
     memory_split.clipped_bytes = clipped;
     if (clipped)
@@ -54,15 +51,14 @@ Pfn highest_usable_pfn() {
     return n ? Pfn::down(u[n - 1].end()) : Pfn(0);
 }
 
-void reserve_boot_ranges() {
+void reserve_boot_ranges(const MemoryMap& map) {
     memblock::reserve(PhysAddr(0), LOW_MEMORY, "low 1 MiB (BIOS, real mode)");
     const u32 image_start = reinterpret_cast<u32>(__boot_start);
     const u32 image_end = reinterpret_cast<u32>(__kernel_end) - PAGE_OFFSET;
     memblock::reserve(PhysAddr(image_start), image_end - image_start, "kernel image");
-    const boot::BootInfo& b = boot::boot_info;
-    for (unsigned i = 0; i < b.loader_range_count; ++i)
-        memblock::reserve(PhysAddr(b.loader_ranges[i].base), b.loader_ranges[i].length,
-                          b.loader_ranges[i].what);
+    for (unsigned i = 0; i < map.reserved_count; ++i)
+        memblock::reserve(PhysAddr(map.reserved[i].base), map.reserved[i].length,
+                          map.reserved[i].what);
 }
 
 void mem_map_init() {
@@ -87,12 +83,12 @@ void mm_init(const MmParams& params) {
         mem_limit = 0;
     }
     memory_split.mem_limit = mem_limit;
-    add_usable_ram(mem_limit);
+    add_usable_ram(params.map, mem_limit);
     max_pfn = highest_usable_pfn();
     memory_split.ram_top_below_4g = max_pfn.phys().value();
     split_lowmem_highmem(params.highmem_bytes);
 
-    reserve_boot_ranges();
+    reserve_boot_ranges(params.map);
     pgtable_init();
     mem_map_init();
     zones_init();

@@ -7,7 +7,29 @@
 
 namespace mm {
 
+// The physical memory as the boot loader described it. Boot hands it over;
+// mm does not read the loader's structures itself.
+struct RamRange {
+    u64 base;
+    u64 length;
+    bool usable;   // RAM the kernel may have; anything else is reserved
+};
+struct ReservedRange {
+    u64 base;
+    u64 length;
+    const char* what;   // in the memblock report
+};
+struct MemoryMap {
+    const RamRange* ranges = nullptr;
+    unsigned count = 0;
+    u32 mem_upper_kb = 0;   // without ranges: the loader's RAM above 1 MiB
+    // Loader structures still being read (the command line, the map itself).
+    const ReservedRange* reserved = nullptr;
+    unsigned reserved_count = 0;
+};
+
 struct MmParams {
+    MemoryMap map;
     u64 mem_limit = 0;       // mem=: ignore RAM above this (0: none)
     u64 highmem_bytes = 0;   // highmem=: force this much of the top of RAM into HIGHMEM
 };

@@ -1,5 +1,7 @@
 #include "mm/vmalloc.h"
 
+#include "sched/task.h"
+
 #include "arch/x86/tlb.h"
 #include "lib/bitmap.h"
 #include "lib/bug.h"
@@ -76,6 +78,9 @@ void vmalloc_init() {
     used = BitmapView(bitmap_words, window_pages);
     printk("mm: vmalloc [%#x-%#x) %u MiB\n", VMALLOC_START, VMALLOC_END,
            (VMALLOC_END - VMALLOC_START) >> 20);
+    // Task stacks: the unmapped page below every area is the stack's guard.
+    static constexpr sched::StackAllocator stacks{vmalloc, vfree, PAGE_SIZE};
+    sched::set_stack_allocator(stacks);
 }
 
 void* vmalloc(u32 bytes, const char* owner) {

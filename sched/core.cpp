@@ -56,7 +56,7 @@ RunQueue& this_rq() { return rqs[x86::this_cpu_index()]; }
 bool cpu_scheduling() { return running && current() && this_rq().idle; }
 
 void set_need_resched(unsigned cpu) {
-    __atomic_store_n(&x86::cpu_data[cpu].need_resched, 1, __ATOMIC_RELEASE);
+    write_once(x86::cpu_data[cpu].need_resched, 1u, MemoryOrder::Release);
 }
 bool need_resched() { return PERCPU_READ(need_resched) != 0; }
 
@@ -68,9 +68,8 @@ void resched_cpu(unsigned cpu) {
 
 // How busy a CPU is: tasks waiting plus the one running (unless idle).
 unsigned load_of(unsigned cpu) {
-    const auto* t = static_cast<const Task*>(
-        __atomic_load_n(&x86::cpu_data[cpu].current, __ATOMIC_RELAXED));
-    return __atomic_load_n(&rqs[cpu].nr_queued, __ATOMIC_RELAXED) + (t && !t->is_idle ? 1 : 0);
+    const auto* t = static_cast<const Task*>(read_once(x86::cpu_data[cpu].current));
+    return read_once(rqs[cpu].nr_queued) + (t && !t->is_idle ? 1 : 0);
 }
 
 unsigned select_cpu(const Task* p) {
@@ -79,7 +78,7 @@ unsigned select_cpu(const Task* p) {
     const x86::CpuMask allowed = p->allowed & x86::cpu_online_mask.load();
     if (!allowed)
         return p->cpu;
-    unsigned best = (allowed & x86::cpu_bit(p->cpu)) ? p->cpu : __builtin_ctz(allowed);
+    unsigned best = (allowed & x86::cpu_bit(p->cpu)) ? p->cpu : x86::first_cpu(allowed);
     unsigned best_load = load_of(best);
     for (unsigned c = 0; c < x86::NR_CPUS && best_load > 0; ++c) {
         if ((allowed & x86::cpu_bit(c)) && load_of(c) < best_load) {
@@ -123,7 +122,7 @@ bool steal_one() {
     for (unsigned c = 0; c < x86::NR_CPUS; ++c) {
         if (c == me || !x86::cpu_online(c))
             continue;
-        const unsigned q = __atomic_load_n(&rqs[c].nr_queued, __ATOMIC_RELAXED);
+        const unsigned q = read_once(rqs[c].nr_queued);
         if (q > most) {
             most = q;
             busiest = c;
@@ -205,7 +204,7 @@ void __schedule(bool preempt) {
     RunQueue& rq = this_rq();
     const unsigned me = x86::this_cpu_index();
     rq.lock.lock();
-    __atomic_store_n(&x86::cpu_data[me].need_resched, 0, __ATOMIC_RELAXED);
+    write_once(x86::cpu_data[me].need_resched, 0u);
 
     Task* prev = current();
     // Preempted, a task is still runnable, whatever state it was about to
@@ -277,7 +276,7 @@ void idle_loop() {
             __schedule(false);
             continue;
         }
-        asm volatile("sti; hlt" : : : "memory");   // no wake-up slips between
+        x86::safe_halt();   // no wake-up slips between
     }
 }
 
@@ -311,7 +310,7 @@ void tick(x86::InterruptFrame& frame) {
     Task* t = current();
     if (t && !t->is_idle && t->slice && --t->slice == 0) {
         t->slice = SLICE_TICKS;
-        if (__atomic_load_n(&rq.nr_queued, __ATOMIC_RELAXED)) {
+        if (read_once(rq.nr_queued)) {
             set_need_resched(me);
             ++rq.stats.preemptions_tick;
         }
@@ -417,7 +416,7 @@ void yield() {
 }
 
 void preempt_enable() {
-    asm volatile("" ::: "memory");
+    compiler_barrier();
     if (WARN_ONCE("sched.preempt_underflow", (preempt_count() & PREEMPT_MASK) == 0,
                   "preempt_enable() without a matching preempt_disable()"))
         return;
@@ -430,7 +429,7 @@ void preempt_enable() {
 
 bool wake_up_process(Task* p) {
     const platform::IrqFlags flags = p->pi_lock.lock_irqsave();
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);   // pairs with set_current_sleeping()
+    memory_barrier();   // pairs with set_current_sleeping()
     if (p->state != TaskState::Sleeping) {
         p->pi_lock.unlock_irqrestore(flags);
         return false;
@@ -464,7 +463,7 @@ bool wake_up_process(Task* p) {
 
 void set_current_sleeping() {
     current()->state = TaskState::Sleeping;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    memory_barrier();
 }
 
 void set_current_running() { current()->state = TaskState::Runnable; }
@@ -504,7 +503,7 @@ void set_cpus_allowed(x86::CpuMask mask) {
             return;
         }
         if (move)
-            me->migrate_to = static_cast<int>(__builtin_ctz(mask));
+            me->migrate_to = static_cast<int>(x86::first_cpu(mask));
     }
     // A preemption from here on (a test forces one) moves the task just as
     // the schedule() below does.
@@ -526,7 +525,7 @@ void apply_pending_affinity() {
     me->affinity_pending = false;
     const x86::CpuMask allowed = me->allowed & x86::cpu_online_mask.load();
     if (allowed && !(allowed & x86::cpu_bit(me->cpu))) {
-        me->migrate_to = static_cast<int>(__builtin_ctz(allowed));
+        me->migrate_to = static_cast<int>(x86::first_cpu(allowed));
         set_need_resched(x86::this_cpu_index());
     }
 }
@@ -591,7 +590,7 @@ void sched_init() {
     for (unsigned cpu = 1; cpu < x86::NR_CPUS; ++cpu) {
         if (!x86::cpu_online(cpu))
             continue;
-        while (!__atomic_load_n(&rqs[cpu].idle, __ATOMIC_ACQUIRE))
+        while (!read_once(rqs[cpu].idle, MemoryOrder::Acquire))
             x86::pause();
     }
     printk("sched: running on %u CPU(s), time slice %u ticks, HZ=%u\n", x86::num_online_cpus(),

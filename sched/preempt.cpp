@@ -31,11 +31,11 @@ u32 migrate_disable_count() {
 void pagefault_disable() {
     if (Task* t = current())
         ++t->pagefault_disabled;
-    asm volatile("" ::: "memory");
+    compiler_barrier();
 }
 
 void pagefault_enable() {
-    asm volatile("" ::: "memory");
+    compiler_barrier();
     Task* t = current();
     if (!t)
         return;

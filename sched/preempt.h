@@ -14,6 +14,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"
+#include "lib/atomic.h"
 #include "lib/types.h"
 
 namespace sched {
@@ -33,14 +34,14 @@ inline bool in_task() { return !in_interrupt(); }
 
 inline void preempt_disable() {
     PERCPU_INC(preempt_count);
-    asm volatile("" ::: "memory");
+    compiler_barrier();
 }
 // Re-enable; if the count reaches zero with a reschedule pending and
 // interrupts on, switch now (the preemption point).
 void preempt_enable();
 // Re-enable without the check (the scheduler itself, irq exit).
 inline void preempt_enable_no_resched() {
-    asm volatile("" ::: "memory");
+    compiler_barrier();
     PERCPU_DEC(preempt_count);
 }
 

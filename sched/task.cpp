@@ -7,8 +7,6 @@
 #include "lib/format.h"
 #include "lib/new.h"
 #include "lib/printk.h"
-#include "mm/types.h"
-#include "mm/vmalloc.h"
 #include "sched/hooks_internal.h"
 #include "sched/sched.h"
 
@@ -24,7 +22,15 @@ Spinlock pool_lock;
 unsigned alive = 0;
 
 
+Atomic<const StackAllocator*> stacks{nullptr};
+
 } // namespace
+
+void set_stack_allocator(const StackAllocator& allocator) {
+    const StackAllocator* none = nullptr;
+    WARN("sched.stack_allocator_taken", !stacks.compare_exchange(none, &allocator),
+         "a second stack allocator: the first stays");
+}
 
 Task* task_alloc() {
     SpinlockIrqsaveGuard guard(pool_lock);
@@ -47,8 +53,9 @@ Task* task_alloc() {
 void task_free(Task* t) {
     BUG_ON(t->magic != TASK_MAGIC);
     if (t->stack) {
-        x86::unregister_stack_guard(reinterpret_cast<u32>(t->stack) - mm::PAGE_SIZE);
-        mm::vfree(t->stack);
+        const StackAllocator* s = stacks.load(MemoryOrder::Acquire);
+        x86::unregister_stack_guard(reinterpret_cast<u32>(t->stack) - s->guard_bytes);
+        s->free(t->stack);
         t->stack = nullptr;
     }
     t->magic = 0;
@@ -96,15 +103,16 @@ Task* task_create(void (*fn)(void*), void* arg, const char* name, const KthreadO
     t->allowed = opts.allowed & x86::cpu_online_mask.load();
     if (!t->allowed)
         t->allowed = x86::cpu_online_mask.load();
-    t->cpu = opts.cpu >= 0 ? static_cast<unsigned>(opts.cpu) : __builtin_ctz(t->allowed);
+    t->cpu = opts.cpu >= 0 ? static_cast<unsigned>(opts.cpu) : x86::first_cpu(t->allowed);
     t->stack_bytes = opts.stack_bytes;
-    t->stack = static_cast<u8*>(mm::vmalloc(opts.stack_bytes, t->name));
+    const StackAllocator* stacks_from = stacks.load(MemoryOrder::Acquire);
+    BUG_ON(!stacks_from);   // mm registers its allocator before the first task
+    t->stack = static_cast<u8*>(stacks_from->alloc(opts.stack_bytes, t->name));
     if (!t->stack) {
         task_free(t);
         return nullptr;
     }
-    // vmalloc leaves the page below the area unmapped: the stack's guard.
-    x86::register_stack_guard(reinterpret_cast<u32>(t->stack) - mm::PAGE_SIZE, mm::PAGE_SIZE,
+    x86::register_stack_guard(reinterpret_cast<u32>(t->stack) - stacks_from->guard_bytes, stacks_from->guard_bytes,
                               t->guard_name);
     // The first switch_to into this task pops four registers and returns to
     // task_start with %eax = the task switched away from.
@@ -152,7 +160,7 @@ int kthread_join(Task* t) {
     // complete_all() woke us before the task's final switch: it may have been
     // preempted right there and still be queued, or be finishing its last
     // switch-out on another CPU. Let it get off every queue and CPU first.
-    while (__atomic_load_n(&t->on_rq, __ATOMIC_ACQUIRE) || t->on_cpu.load(MemoryOrder::Acquire))
+    while (read_once(t->on_rq, MemoryOrder::Acquire) || t->on_cpu.load(MemoryOrder::Acquire))
         yield();
     const int code = t->exit_code;
     task_free(t);

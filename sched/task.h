@@ -8,6 +8,8 @@
 // it (a detached task is freed by the scheduler once it has switched away).
 #pragma once
 
+#include <stddef.h>
+
 #include "arch/x86/smp.h"
 #include "lib/list.h"
 #include "lib/spinlock.h"
@@ -59,7 +61,7 @@ struct Task {
     KmapCtrl kmap_ctrl;
 };
 constexpr u32 TASK_SAVED_ESP = 0;
-static_assert(__builtin_offsetof(Task, saved_esp) == TASK_SAVED_ESP);
+static_assert(offsetof(Task, saved_esp) == TASK_SAVED_ESP);
 
 inline Task* current() { return reinterpret_cast<Task*>(PERCPU_READ(current)); }
 
@@ -76,6 +78,18 @@ Task* kthread_create(void (*fn)(void*), void* arg, const char* name, const Kthre
 Task* task_create(void (*fn)(void*), void* arg, const char* name, const KthreadOptions& opts);
 int kthread_join(Task* task);
 [[noreturn]] void task_exit(int code);
+
+// Where task stacks come from. The scheduler has no allocator of its own:
+// mm registers one at init (vmalloc), before the first task is created. The
+// `guard_bytes` below every stack are unmapped; they are registered as the
+// stack's guard, so an overflow is reported as one (x86/double_fault.h).
+struct StackAllocator {
+    void* (*alloc)(u32 bytes, const char* owner);
+    void (*free)(void* stack);
+    u32 guard_bytes;
+};
+// Once; a second one is refused (sched.stack_allocator_taken).
+void set_stack_allocator(const StackAllocator& allocator);
 
 // Change the current task's allowed CPUs. If its CPU is no longer allowed it
 // moves at once; with migration disabled, when migrate_enable() re-enables it;

@@ -41,6 +41,9 @@ inline void cli() { asm volatile("cli" : : : "memory"); }
 inline void sti() { asm volatile("sti" : : : "memory"); }
 inline void hlt() { asm volatile("hlt" : : : "memory"); }
 inline void pause() { asm volatile("pause" : : : "memory"); }
+// Enable interrupts and halt as one: sti's one-instruction shadow means an
+// interrupt cannot slip in between and be missed until the next one.
+inline void safe_halt() { asm volatile("sti; hlt" : : : "memory"); }
 
 inline u32 irq_save() {
     const u32 flags = read_eflags();

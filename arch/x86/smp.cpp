@@ -236,8 +236,7 @@ void smp_idle_loop() {
             idle_work[me].fn.store(nullptr, MemoryOrder::Release);
             continue;
         }
-        // sti's one-instruction shadow: an interrupt cannot slip in between.
-        asm volatile("sti; hlt" : : : "memory");
+        safe_halt();
     }
 }
 

@@ -31,6 +31,8 @@ namespace x86 {
 using CpuMask = u32;
 static_assert(NR_CPUS <= 32, "CpuMask is one word");
 constexpr CpuMask cpu_bit(unsigned cpu) { return 1u << cpu; }
+// The lowest CPU in a non-empty mask.
+constexpr unsigned first_cpu(CpuMask mask) { return static_cast<unsigned>(__builtin_ctz(mask)); }
 
 extern Atomic<CpuMask> cpu_online_mask;
 unsigned num_online_cpus();
