@@ -102,7 +102,7 @@ unsigned tasks_alive();
 // running, the call trace from its saved stack (the watchdog's report).
 void dump_tasks();
 
-// internal: the pool and stack handling used by sched/core.cpp
+// internal: the task pool, for the scheduler (sched/init.cpp, sched/switch.cpp)
 Task* task_alloc();
 void task_free(Task* task);
 
