@@ -19,11 +19,11 @@ void remove_tick_observer(TickObserver observer);
 
 namespace testing {
 
-// A test's own task hooks, after the last registered subsystem's, for the
-// life of the guard: registration after the scheduler started, which the
-// production API refuses. Guards nest LIFO. A CPU that was already inside
-// the hooks when the guard goes may still call them once; irq_enter/irq_exit
-// of such hooks are called only for handlers that began after the guard.
+// A test's own switch hooks (switch_out, switch_in; nothing else), after
+// the registered subsystems', for the life of the guard: registration after
+// the scheduler started, which the production API refuses. Guards nest
+// LIFO. A CPU that was already inside the hooks when the guard goes may still
+// call them once.
 class [[nodiscard]] TaskHooksGuard : Pinned {
 public:
     explicit TaskHooksGuard(const TaskHooks& hooks);
@@ -34,9 +34,9 @@ private:
     bool m_added;
 };
 
-// A registered subsystem's hooks swapped for others (an instrumented
-// variant) for the life of the guard; the swap is one atomic store, so a
-// switch sees either the one or the other.
+// A registered subsystem's life and switch hooks swapped for others (an
+// instrumented variant) for the life of the guard; each swap is one atomic
+// store, so a switch sees the one or the other. Interrupt hooks stay.
 class [[nodiscard]] TaskHooksReplacement : Pinned {
 public:
     TaskHooksReplacement(const TaskHooks& registered, const TaskHooks& replacement);
@@ -44,7 +44,7 @@ public:
 
 private:
     const TaskHooks& m_registered;
-    int m_index;
+    const TaskHooks& m_replacement;
 };
 
 } // namespace testing

@@ -15,19 +15,9 @@ using namespace detail;
 
 namespace {
 
-void run_prepare_hooks(Task* prev, Task* next) {
-    detail::for_each_hooks([&](const TaskHooks& h) {
-        if (h.switch_out)
-            h.switch_out(prev, next);
-    });
-}
+void run_prepare_hooks(Task* prev, Task* next) { task_hooks.switch_out.call(prev, next); }
 
-void run_finish_hooks(Task* prev) {
-    detail::for_each_hooks_reversed([&](const TaskHooks& h) {
-        if (h.switch_in)
-            h.switch_in(prev);
-    });
-}
+void run_finish_hooks(Task* prev) { task_hooks.switch_in.call_reversed(prev); }
 
 } // namespace
 
@@ -139,16 +129,18 @@ void preempt_from_irq() {
 //   is taken off this CPU for the next task (which starts with a clean count)
 //   and handed back when the caller runs again, on the same CPU (migration
 //   stays off meanwhile, so a spinlock it holds is released by its owner).
-void schedule() {
+namespace {
+
+[[gnu::cold, gnu::noinline]] void schedule_while_atomic() {
     const u32 count = preempt_count();
-    if (likely(count == 0)) {
-        if (!x86::irqs_enabled())
-            WARN("sched.schedule_while_atomic", true,
-                 "scheduling while atomic: interrupts off, task %s", current()->name);
+    Task* me = current();
+    if (count == 0) {
+        // Interrupts off only: __schedule restores the caller's flag.
+        WARN("sched.schedule_while_atomic", true,
+             "scheduling while atomic: interrupts off, task %s", me->name);
         __schedule(false);
         return;
     }
-    Task* me = current();
     WARN("sched.schedule_while_atomic", true,
          "scheduling while atomic: preempt count %#x, interrupts %s, task %s (%s)", count,
          x86::irqs_enabled() ? "on" : "off", me->name,
@@ -161,6 +153,24 @@ void schedule() {
     __schedule(false);
     PERCPU_ADD(preempt_count, count);
     --me->migrate_disable;
+}
+
+// preempt_enable() reached zero with a reschedule pending.
+[[gnu::noinline]] void preempt_schedule() {
+    if (x86::irqs_enabled() && cpu_scheduling()) {
+        ++this_rq().stats.preemptions_enable;
+        __schedule(true);
+    }
+}
+
+} // namespace
+
+void schedule() {
+    if (unlikely(!may_switch())) {
+        schedule_while_atomic();
+        return;
+    }
+    __schedule(false);
 }
 
 
@@ -181,10 +191,8 @@ void preempt_enable() {
                   "preempt_enable() without a matching preempt_disable()"))
         return;
     PERCPU_DEC(preempt_count);
-    if (preempt_count() == 0 && need_resched() && x86::irqs_enabled() && cpu_scheduling()) {
-        ++this_rq().stats.preemptions_enable;
-        __schedule(true);
-    }
+    if (unlikely(preempt_count() == 0 && need_resched()))
+        preempt_schedule();
 }
 
 } // namespace sched

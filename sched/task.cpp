@@ -126,10 +126,7 @@ Task* task_create(void (*fn)(void*), void* arg, const char* name, const KthreadO
     t->saved_esp = reinterpret_cast<u32>(sp);
     t->state = TaskState::Runnable;
     t->slice = SLICE_TICKS;
-    detail::for_each_hooks([&](const TaskHooks& h) {
-        if (h.on_create)
-            h.on_create(t, current());
-    });
+    detail::task_hooks.on_create.call(t, current());
     return t;
 }
 
@@ -142,10 +139,7 @@ Task* kthread_create(void (*fn)(void*), void* arg, const char* name, const Kthre
 
 void task_exit(int code) {
     Task* me = current();
-    detail::for_each_hooks_reversed([&](const TaskHooks& h) {
-        if (h.on_exit)
-            h.on_exit(me);
-    });
+    detail::task_hooks.on_exit.call_reversed(me);
     me->exit_code = code;
     if (!me->detached)
         me->exited.complete_all();   // may be preempted here: the joiner waits for on_rq
