@@ -6,6 +6,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/lapic.h"
+#include "arch/x86/upcalls.h"
 #include "lib/bug.h"
 #include "lib/format.h"
 #include "lib/printk.h"
@@ -82,10 +83,13 @@ void sched_init() {
     idle0->on_rq = true;
     idle0->cpu = 0;
     rqs[0].idle = idle0;
-    x86::set_timer_tick_hook(tick);
-    x86::set_reschedule_hook(reschedule_ipi);
-    x86::set_irq_exit_preempt_hook(preempt_from_irq);
-    x86::set_task_describer(describe_task);
+    static constexpr x86::SchedulerUpcalls upcalls{
+        .timer_tick = tick,
+        .reschedule = reschedule_ipi,
+        .irq_exit_preempt = preempt_from_irq,
+        .describe_task = describe_task,
+    };
+    x86::set_scheduler_upcalls(upcalls);
     running = true;
     for (unsigned cpu = 1; cpu < x86::NR_CPUS; ++cpu)
         if (x86::cpu_online(cpu))

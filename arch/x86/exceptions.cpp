@@ -88,7 +88,13 @@ void print_error_code(const InterruptFrame& f) {
 
 } // namespace
 
-void set_fault_annotator(FaultAnnotator annotator) { fault_annotator = annotator; }
+void set_fault_annotator(FaultAnnotator annotator) {
+    FaultAnnotator none = nullptr;
+    WARN("x86.fault_annotator_taken",
+         !__atomic_compare_exchange_n(&fault_annotator, &none, annotator, false, __ATOMIC_RELEASE,
+                                      __ATOMIC_RELAXED),
+         "a second fault annotator: the first stays");
+}
 
 const char* exception_mnemonic(unsigned vector) {
     return vector < NR_EXCEPTIONS ? vectors[vector].mnemonic : "IRQ";

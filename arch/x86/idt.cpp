@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/percpu.h"
+#include "arch/x86/upcalls.h"
 #include "lib/bug.h"
 
 extern "C" const u32 interrupt_stub_table[256];
@@ -16,8 +17,6 @@ namespace {
 
 u64 idt[256];
 InterruptHandler interrupt_handlers[256];
-void (*irq_exit_preempt)() = nullptr;
-void (*task_describer)() = nullptr;
 
 constexpr u8 GATE_INTERRUPT = 0x8e;  // present, ring 0, 32-bit interrupt gate
 constexpr u8 GATE_TASK = 0x85;       // present, ring 0, task gate
@@ -53,7 +52,6 @@ void set_interrupt_handler(unsigned vector, InterruptHandler handler) {
     interrupt_handlers[vector] = handler;
 }
 
-void set_irq_exit_preempt_hook(void (*hook)()) { irq_exit_preempt = hook; }
 void set_nested_context_hooks(const NestedContextHooks& hooks) {
     const NestedContextHooks* none = nullptr;
     WARN("x86.nested_hooks_taken",
@@ -61,10 +59,17 @@ void set_nested_context_hooks(const NestedContextHooks& hooks) {
                                       __ATOMIC_RELAXED),
          "nested-context hooks registered twice: the first stay");
 }
-void set_task_describer(void (*describe)()) { task_describer = describe; }
+void set_scheduler_upcalls(const SchedulerUpcalls& upcalls) {
+    const SchedulerUpcalls* none = nullptr;
+    WARN("x86.upcalls_taken",
+         !__atomic_compare_exchange_n(&detail::upcalls, &none, &upcalls, false, __ATOMIC_RELEASE,
+                                      __ATOMIC_RELAXED),
+         "scheduler upcalls registered twice: the first stay");
+}
+
 void describe_current_task() {
-    if (task_describer)
-        task_describer();
+    if (const auto describe = detail::scheduler_upcalls().describe_task)
+        describe();
 }
 
 void set_exception_handler(unsigned vector, ExceptionHandler handler) {
@@ -106,6 +111,7 @@ extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
     PERCPU_ADD(preempt_count, -PREEMPT_HARDIRQ_OFFSET);
     PERCPU_DEC(irq_depth);
     // Preemption at interrupt exit, on the interrupted task's stack.
+    const auto irq_exit_preempt = detail::scheduler_upcalls().irq_exit_preempt;
     if (irq_exit_preempt && (frame->eflags & EFLAGS_IF) && PERCPU_READ(preempt_count) == 0 &&
         PERCPU_READ(need_resched))
         irq_exit_preempt();

@@ -19,10 +19,6 @@ void idt_load();   // load it on this CPU
 
 void set_interrupt_handler(unsigned vector, InterruptHandler handler);
 
-// Interrupt exit: called with interrupts off when the interrupted code had
-// interrupts on, the preempt count is back to zero and a reschedule is
-// pending. The scheduler installs it.
-void set_irq_exit_preempt_hook(void (*hook)());
 
 // The preempt count's hardirq and NMI units (sched/preempt.h has the rest).
 constexpr u32 PREEMPT_HARDIRQ_OFFSET = 1u << 16;
@@ -60,8 +56,7 @@ inline void nested_context_exit(const NestedToken& token, NestedContext kind) {
         token.hooks->exit(token.saved, kind);
 }
 
-// Prints "Task: <name> ..." in fatal reports; the scheduler installs it.
-void set_task_describer(void (*describe)());
+// Prints "Task: <name> ..." in fatal reports, once the scheduler runs.
 void describe_current_task();
 
 // Called inside a fatal exception report, after the error code: mm uses it

@@ -5,6 +5,7 @@
 #include "arch/x86/idt.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/smp_testing.h"
+#include "arch/x86/upcalls.h"
 #include "arch/x86/time.h"
 #include "lib/bug.h"
 #include "lib/inject.h"
@@ -30,8 +31,6 @@ Atomic<Csd*> queues[NR_CPUS];
 // Requests that nobody waits for live here: one per (sender, target).
 Csd async_csd[NR_CPUS][NR_CPUS];
 
-void (*reschedule_hook)() = nullptr;
-void (*timer_tick_hook)(InterruptFrame&) = nullptr;
 
 struct IdleWork {
     Atomic<CallFn> fn;
@@ -72,8 +71,8 @@ void enqueue(unsigned target, Csd* c) {
 void timer_interrupt(InterruptFrame& frame) {
     lapic_eoi();
     PERCPU_INC(timer_ticks);
-    if (timer_tick_hook)
-        timer_tick_hook(frame);
+    if (const auto tick = detail::scheduler_upcalls().timer_tick)
+        tick(frame);
 }
 
 void call_function_interrupt(InterruptFrame&) {
@@ -84,8 +83,8 @@ void call_function_interrupt(InterruptFrame&) {
 void reschedule_interrupt(InterruptFrame&) {
     lapic_eoi();
     PERCPU_INC(reschedules_received);
-    if (reschedule_hook)
-        reschedule_hook();
+    if (const auto reschedule = detail::scheduler_upcalls().reschedule)
+        reschedule();
 }
 
 void spurious_interrupt(InterruptFrame&) {}
@@ -215,8 +214,6 @@ void smp_send_reschedule(unsigned cpu) {
     lapic_send_ipi(cpu_data[cpu].apic_id, VECTOR_RESCHEDULE);
 }
 
-void set_reschedule_hook(void (*hook)()) { reschedule_hook = hook; }
-void set_timer_tick_hook(void (*hook)(InterruptFrame&)) { timer_tick_hook = hook; }
 
 bool smp_run_on_idle(unsigned cpu, CallFn fn, void* arg) {
     if (cpu == this_cpu_index() || !cpu_online(cpu) || idle_work[cpu].fn.load())

@@ -52,11 +52,8 @@ void smp_call_function(CallFn fn, void* arg, bool wait);
 // Run the requests queued for this CPU. IPI handler and wait loops.
 void smp_process_pending_calls();
 
+// The reschedule IPI (it calls the scheduler's upcall, x86/upcalls.h).
 void smp_send_reschedule(unsigned cpu);
-// Called from the reschedule IPI (the scheduler installs it).
-void set_reschedule_hook(void (*hook)());
-// Called on every timer tick of every CPU, interrupts off.
-void set_timer_tick_hook(void (*hook)(InterruptFrame& frame));
 
 // Run fn(arg) in the pre-scheduler idle loop of an AP: interrupts enabled,
 // off every interrupt stack. The scheduler uses it once per AP to turn the
