@@ -65,3 +65,13 @@ template <typename T>
 inline void write_once(T& v, T x, MemoryOrder o = MemoryOrder::Relaxed) {
     __atomic_store_n(&v, x, static_cast<int>(o));
 }
+
+// For a registration that may happen once (a hook, an allocator): sets an
+// empty slot to `value` (release) and returns true, or leaves the first
+// value and returns false.
+template <typename T>
+inline bool publish_once(T*& slot, T* value) {
+    T* none = nullptr;
+    return __atomic_compare_exchange_n(&slot, &none, value, false, __ATOMIC_RELEASE,
+                                       __ATOMIC_RELAXED);
+}

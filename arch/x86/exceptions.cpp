@@ -89,10 +89,7 @@ void print_error_code(const InterruptFrame& f) {
 } // namespace
 
 void set_fault_annotator(FaultAnnotator annotator) {
-    FaultAnnotator none = nullptr;
-    WARN("x86.fault_annotator_taken",
-         !__atomic_compare_exchange_n(&fault_annotator, &none, annotator, false, __ATOMIC_RELEASE,
-                                      __ATOMIC_RELAXED),
+    WARN("x86.fault_annotator_taken", !publish_once(fault_annotator, annotator),
          "a second fault annotator: the first stays");
 }
 

@@ -53,17 +53,11 @@ void set_interrupt_handler(unsigned vector, InterruptHandler handler) {
 }
 
 void set_nested_context_hooks(const NestedContextHooks& hooks) {
-    const NestedContextHooks* none = nullptr;
-    WARN("x86.nested_hooks_taken",
-         !__atomic_compare_exchange_n(&detail::nested_hooks, &none, &hooks, false, __ATOMIC_RELEASE,
-                                      __ATOMIC_RELAXED),
+    WARN("x86.nested_hooks_taken", !publish_once(detail::nested_hooks, &hooks),
          "nested-context hooks registered twice: the first stay");
 }
 void set_scheduler_upcalls(const SchedulerUpcalls& upcalls) {
-    const SchedulerUpcalls* none = nullptr;
-    WARN("x86.upcalls_taken",
-         !__atomic_compare_exchange_n(&detail::upcalls, &none, &upcalls, false, __ATOMIC_RELEASE,
-                                      __ATOMIC_RELAXED),
+    WARN("x86.upcalls_taken", !publish_once(detail::upcalls, &upcalls),
          "scheduler upcalls registered twice: the first stay");
 }
 

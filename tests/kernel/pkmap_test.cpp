@@ -93,6 +93,13 @@ u32 mismatches(const void* va, unsigned index) {
             KTEST_SKIP("needs " #count " free highmem pages");                      \
     } while (0)
 
+// A case on a fresh pool (pkmap_test_reset) with `count` highmem pages, and
+// the cleanup that frees them whatever happens.
+#define FRESH_POOL_WITH_PAGES(count)                                                \
+    CaseCleanup cleanup;                                                            \
+    NEED_HIGHMEM_PAGES(count);                                                      \
+    ASSERT_TRUE(pkmap_test_reset())
+
 // Every case leaves the pages freed and the pool with nothing held.
 struct CaseCleanup {
     ~CaseCleanup() {
@@ -174,9 +181,7 @@ unsigned slot_of(const void* va) { return pkmap_nr(reinterpret_cast<u32>(va)); }
 // ---- P1-P3: one page ---------------------------------------------------------------
 
 KTEST(pkmap, p1_first_kmap_of_a_fresh_pool_takes_slot_1) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(1);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(1);
     void* va = kmap(pages[0]);
     EXPECT_EQ(reinterpret_cast<u32>(va), pkmap_addr(1));
     EXPECT_EQ(pkmap_count(1), 2);
@@ -186,9 +191,7 @@ KTEST(pkmap, p1_first_kmap_of_a_fresh_pool_takes_slot_1) {
 }
 
 KTEST(pkmap, p2_same_page_twice_same_address_and_count_3) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(1);
-    ASSERT_TRUE(pkmap_test_reset());   // a freed page may still sit in a slot
+    FRESH_POOL_WITH_PAGES(1);
     const PkmapStats before = pkmap_stats();
     void* a = kmap(pages[0]);
     void* b = kmap(pages[0]);
@@ -205,9 +208,7 @@ KTEST(pkmap, p2_same_page_twice_same_address_and_count_3) {
 }
 
 KTEST(pkmap, p3_last_kunmap_keeps_pte_and_address_and_flushes_nothing) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(1);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(1);
     void* va = kmap(pages[0]);
     const unsigned nr = slot_of(va);
     const x86::pte_t pte = pkmap_pte(nr);
@@ -237,9 +238,7 @@ KTEST(pkmap, p3_last_kunmap_keeps_pte_and_address_and_flushes_nothing) {
 // flush_tlb_kernel_range of exactly the pool, so one full flush on every
 // online CPU, the initiator included.
 KTEST(pkmap, p4_wrap_clears_unused_slots_with_one_full_flush_on_every_cpu) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP);
     cycle(0, LAST_PKMAP - 1);   // slots 1 .. LAST_PKMAP-1, each at count 1
     for (u32 nr = 1; nr < LAST_PKMAP; ++nr)
         ASSERT_EQ(pkmap_count(nr), 1);
@@ -264,9 +263,7 @@ KTEST(pkmap, p4_wrap_clears_unused_slots_with_one_full_flush_on_every_cpu) {
 }
 
 KTEST(pkmap, p5_after_the_wrap_the_next_miss_takes_slot_1_without_a_flush) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP + 1);
     cycle(0, LAST_PKMAP);   // the last one wrapped into slot 0
     const PkmapStats s0 = pkmap_stats();
     const FlushSnapshot f0 = FlushSnapshot::now();
@@ -283,9 +280,7 @@ KTEST(pkmap, p5_after_the_wrap_the_next_miss_takes_slot_1_without_a_flush) {
 }
 
 KTEST(pkmap, p6_a_wrap_with_no_unused_slot_flushes_nothing) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP);
     for (unsigned i = 0; i < LAST_PKMAP - 1; ++i)   // slots 1.., all held
         kmap(pages[i]);
     const PkmapStats s0 = pkmap_stats();
@@ -358,12 +353,18 @@ void hold_every_slot() {
         kmap(pages[i]);
 }
 
+// The end of a case that held every slot: the holds still there, all but
+// those the case dropped itself to wake a waiter.
+void release_every_slot_but(unsigned dropped, unsigned dropped_too = LAST_PKMAP) {
+    for (unsigned i = 0; i < LAST_PKMAP; ++i)
+        if (i != dropped && i != dropped_too)
+            kunmap(pages[i]);
+}
+
 } // namespace
 
 KTEST(pkmap, p7_full_pool_kmap_sleeps_until_a_kunmap_on_another_cpu) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP + 1);
     hold_every_slot();
     EXPECT_EQ(pkmap_held_slots(), LAST_PKMAP);
     const PkmapStats s0 = pkmap_stats();
@@ -392,15 +393,11 @@ KTEST(pkmap, p7_full_pool_kmap_sleeps_until_a_kunmap_on_another_cpu) {
     EXPECT_NULL(page_address(pages[7]));
     // A kmap() address belongs to no task: this one releases the waiter's.
     kunmap(pages[LAST_PKMAP]);
-    for (unsigned i = 0; i < LAST_PKMAP; ++i)
-        if (i != 7)
-            kunmap(pages[i]);
+    release_every_slot_but(7);
 }
 
 KTEST(pkmap, p7_a_woken_waiter_takes_the_slot_another_waiter_mapped_for_its_page) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP + 1);
     hold_every_slot();
     const PkmapStats s0 = pkmap_stats();
     // Two tasks want the same page; one kunmap wakes both. Whichever takes
@@ -425,9 +422,7 @@ KTEST(pkmap, p7_a_woken_waiter_takes_the_slot_another_waiter_mapped_for_its_page
     EXPECT_EQ(a.bad_words + b.bad_words, 0u);
     kunmap(pages[LAST_PKMAP]);
     kunmap(pages[LAST_PKMAP]);
-    for (unsigned i = 0; i < LAST_PKMAP; ++i)
-        if (i != 3)
-            kunmap(pages[i]);
+    release_every_slot_but(3);
 }
 
 // ---- P7: the sleeper's windows, forced -----------------------------------------------
@@ -471,7 +466,11 @@ void kmap_as_window_task(void* arg) {
     kmap_and_report(arg);
 }
 
-sched::Task* start_window_waiter(Waiter& w, const InjectPoint& point) {
+// Every slot held (on a fresh pool), then a waiter for page LAST_PKMAP on
+// another CPU that the injection hook will hold at `point`.
+sched::Task* start_window_waiter(Waiter& w, const InjectPoint& point, PkmapStats* before) {
+    hold_every_slot();
+    *before = pkmap_stats();
     window.task = nullptr;
     window.point = &point;
     window.entered.store(0);
@@ -483,6 +482,15 @@ sched::Task* start_window_waiter(Waiter& w, const InjectPoint& point) {
     return sched::kthread_create(kmap_as_window_task, &w, "pkmap-window", opts);
 }
 
+// A case's waiter on a full pool, held at one injection point.
+struct WindowWaiter : Pinned {
+    Waiter w{pages[LAST_PKMAP], LAST_PKMAP};
+    InjectHookGuard hook{hold_in_window};
+    PkmapStats before;
+    sched::Task* task;
+    explicit WindowWaiter(const InjectPoint& point) : task(start_window_waiter(w, point, &before)) {}
+};
+
 } // namespace
 
 // The lost-wake-up window: the waiter has dropped the lock but not yet
@@ -490,74 +498,58 @@ sched::Task* start_window_waiter(Waiter& w, const InjectPoint& point) {
 // wakes it (it is still queued: the wake-up makes it runnable), so its
 // schedule() returns at once and it takes the slot after the wrap.
 KTEST(pkmap, p7_a_kunmap_between_the_waiters_unlock_and_its_sleep_is_not_lost) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
-    ASSERT_TRUE(pkmap_test_reset());
-    hold_every_slot();
-    const PkmapStats s0 = pkmap_stats();
-    Waiter w{pages[LAST_PKMAP], LAST_PKMAP};
-    InjectHookGuard hook(hold_in_window);
-    sched::Task* t = start_window_waiter(w, pkmap_sleep_unlocked);
-    ASSERT_NOT_NULL(t);
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP + 1);
+    WindowWaiter waiter(pkmap_sleep_unlocked);
+    ASSERT_NOT_NULL(waiter.task);
     const bool in_window = wait_until(window.entered);
     EXPECT_TRUE(in_window);
     const unsigned freed = slot_of(page_address(pages[7]));
     kunmap(pages[7]);               // inside the window
     window.release.store(1);
-    const bool got_it = wait_until(w.done);
+    const bool got_it = wait_until(waiter.w.done);
     EXPECT_TRUE(got_it);            // a lost wake-up leaves it asleep here
     if (!got_it)
         kunmap(pages[8]);           // wake it, so the case can end
-    sched::kthread_join(t);
+    sched::kthread_join(waiter.task);
     const PkmapStats s1 = pkmap_stats();
     EXPECT_EQ(window.timed_out, 0u);
-    EXPECT_EQ(s1.waits - s0.waits, 1u);
+    EXPECT_EQ(s1.waits - waiter.before.waits, 1u);
     if (got_it)
-        EXPECT_EQ(reinterpret_cast<u32>(w.got), pkmap_addr(freed));
-    EXPECT_EQ(w.bad_words, 0u);
+        EXPECT_EQ(reinterpret_cast<u32>(waiter.w.got), pkmap_addr(freed));
+    EXPECT_EQ(waiter.w.bad_words, 0u);
     kunmap(pages[LAST_PKMAP]);
-    for (unsigned i = 0; i < LAST_PKMAP; ++i)
-        if (i != 7 && (got_it || i != 8))
-            kunmap(pages[i]);
+    release_every_slot_but(7, got_it ? LAST_PKMAP : 8);
 }
 
 // Woken by a kunmap, the waiter loses the freed slot to another kmap before
 // it retakes the lock: it finds no free slot and must sleep again (not spin,
 // not take a held slot), and the next kunmap gives it one.
 KTEST(pkmap, p7_a_woken_waiter_whose_slot_was_taken_sleeps_again) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + 2);
-    ASSERT_TRUE(pkmap_test_reset());
-    hold_every_slot();
-    const PkmapStats s0 = pkmap_stats();
-    Waiter w{pages[LAST_PKMAP], LAST_PKMAP};
-    InjectHookGuard hook(hold_in_window);
-    sched::Task* t = start_window_waiter(w, pkmap_woken);
-    ASSERT_NOT_NULL(t);
-    EXPECT_TRUE(sleeping_on_pool(s0, 1, &t, 1));
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP + 2);
+    WindowWaiter waiter(pkmap_woken);
+    ASSERT_NOT_NULL(waiter.task);
+    EXPECT_TRUE(sleeping_on_pool(waiter.before, 1, &waiter.task, 1));
     const unsigned first = slot_of(page_address(pages[7]));
     kunmap(pages[7]);                                   // wakes it...
     EXPECT_TRUE(wait_until(window.entered));
     void* thief = kmap(pages[LAST_PKMAP + 1]);          // ...and the slot goes here
     EXPECT_EQ(reinterpret_cast<u32>(thief), pkmap_addr(first));
     window.release.store(1);
-    EXPECT_TRUE(sleeping_on_pool(s0, 2, &t, 1));        // asleep again
-    EXPECT_NULL(w.got);
+    EXPECT_TRUE(sleeping_on_pool(waiter.before, 2, &waiter.task, 1));        // asleep again
+    EXPECT_NULL(waiter.w.got);
     const unsigned second = slot_of(page_address(pages[9]));
     kunmap(pages[9]);
-    EXPECT_TRUE(wait_until(w.done));
-    sched::kthread_join(t);
+    EXPECT_TRUE(wait_until(waiter.w.done));
+    sched::kthread_join(waiter.task);
     const PkmapStats s1 = pkmap_stats();
     EXPECT_EQ(window.timed_out, 0u);
-    EXPECT_EQ(reinterpret_cast<u32>(w.got), pkmap_addr(second));
-    EXPECT_EQ(w.bad_words, 0u);
-    EXPECT_EQ(s1.waits - s0.waits, 2u);
-    EXPECT_EQ(s1.flushes - s0.flushes, 2u);   // one wrap per freed slot taken
+    EXPECT_EQ(reinterpret_cast<u32>(waiter.w.got), pkmap_addr(second));
+    EXPECT_EQ(waiter.w.bad_words, 0u);
+    EXPECT_EQ(s1.waits - waiter.before.waits, 2u);
+    EXPECT_EQ(s1.flushes - waiter.before.flushes, 2u);   // one wrap per freed slot taken
     kunmap(pages[LAST_PKMAP]);
     kunmap(pages[LAST_PKMAP + 1]);
-    for (unsigned i = 0; i < LAST_PKMAP; ++i)
-        if (i != 7 && i != 9)
-            kunmap(pages[i]);
+    release_every_slot_but(7, 9);
 }
 
 // A kmap that must sleep from inside preempt_disable() is a bug, reported as
@@ -588,9 +580,7 @@ void read_preempt_count(void*) { seen_count = sched::preempt_count(); }
 } // namespace
 
 KTEST(pkmap, p7_sleeping_in_kmap_with_preemption_off_leaves_the_next_task_a_clean_count) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + 1);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP + 1);
     KTEST_EXPECT_WARN("sched.might_sleep", 1);
     KTEST_EXPECT_WARN("sched.schedule_while_atomic", 1);
     hold_every_slot();
@@ -613,9 +603,7 @@ KTEST(pkmap, p7_sleeping_in_kmap_with_preemption_off_leaves_the_next_task_a_clea
     EXPECT_EQ(a.count_before, 1u);
     EXPECT_EQ(a.count_after, 1u);
     kunmap(pages[LAST_PKMAP]);
-    for (unsigned i = 0; i < LAST_PKMAP; ++i)
-        if (i != 7)
-            kunmap(pages[i]);
+    release_every_slot_but(7);
 }
 
 // ---- cross-CPU calls from both sides ------------------------------------------------
@@ -746,9 +734,7 @@ KTEST(pkmap, p10_kmap_in_atomic_context_warns_might_sleep) {
 }
 
 KTEST(pkmap, p10_kmap_with_interrupts_off_warns_and_so_does_the_pool_lock) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(1);
-    ASSERT_TRUE(pkmap_test_reset());   // no wrap (and so no shootdown) on the way
+    FRESH_POOL_WITH_PAGES(1);
     KTEST_EXPECT_WARN("sched.might_sleep", 1);
     KTEST_EXPECT_WARN("pkmap.lock_irqs_off", 1);
     const u32 flags = x86::irq_save();
@@ -758,9 +744,7 @@ KTEST(pkmap, p10_kmap_with_interrupts_off_warns_and_so_does_the_pool_lock) {
 }
 
 KTEST(pkmap, p11_a_page_mapped_only_by_kmap_local_has_no_page_address) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(1);
-    ASSERT_TRUE(pkmap_test_reset());   // no slot left over from a freed page
+    FRESH_POOL_WITH_PAGES(1);
     void* va = kmap_local_page(pages[0]);
     EXPECT_NULL(page_address(pages[0]));
     EXPECT_EQ(mismatches(va, 0), 0u);
@@ -768,9 +752,7 @@ KTEST(pkmap, p11_a_page_mapped_only_by_kmap_local_has_no_page_address) {
 }
 
 KTEST(pkmap, p12_every_mapped_slot_is_in_the_hash_once) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + LAST_PKMAP / 2);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP + LAST_PKMAP / 2);
     static_assert(PA_HASH_BUCKETS == 128);
     // Half the pages held, a wrap, the rest cycled: slots at 2 and at 1.
     Xorshift32 rng(12);
@@ -946,9 +928,7 @@ void worker_fn(void* arg) {
 } // namespace
 
 KTEST(pkmap, every_cpu_kmaps_and_kunmaps_at_once_and_sees_the_right_pages) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + LAST_PKMAP / 2);
-    ASSERT_TRUE(pkmap_test_reset());
+    FRESH_POOL_WITH_PAGES(LAST_PKMAP + LAST_PKMAP / 2);
     // The cursor 64 slots before the wrap (every slot behind it at count 1),
     // so the workers' first misses wrap the pool.
     cycle(0, LAST_PKMAP - 64);

@@ -269,6 +269,15 @@ void neighbour_until_stopped(void*) {
     while (!mover.stop_neighbour.load(MemoryOrder::Relaxed))
         x86::pause();
 }
+
+// Runs `fn` in a thread that starts on mover.from, and checks where it ended.
+void move_and_check(ktest::Context& ktest_ctx, void (*fn)(void*), const char* name) {
+    Task* t = kthread_create(fn, nullptr, name, pinned(mover.from));
+    ASSERT_NOT_NULL(t);
+    kthread_join(t);
+    EXPECT_EQ(mover.cpu_after, mover.to);
+    EXPECT_EQ(mover.strays, 0u);
+}
 } // namespace
 
 // The switch that moves a task to its new CPU came as a preemption between
@@ -283,17 +292,13 @@ KTEST(sched, set_cpus_allowed_preempted_before_its_switch_moves_the_task_once) {
     ASSERT_NOT_NULL(neighbour);
     {
         InjectHookGuard hook(preempt_after_target_chosen);
-        Task* t = kthread_create(move_preempted, nullptr, "mover", pinned(mover.from));
-        ASSERT_NOT_NULL(t);
-        kthread_join(t);
+        move_and_check(ktest_ctx, move_preempted, "mover");
     }
     mover.stop_neighbour.store(1);
     kthread_join(neighbour);
     EXPECT_EQ(mover.fired.load(), 1u);
     EXPECT_EQ(mover.cpu_in_window, mover.from);
     EXPECT_EQ(mover.preempted_in_window, 1u);   // the forced preemption happened
-    EXPECT_EQ(mover.cpu_after, mover.to);
-    EXPECT_EQ(mover.strays, 0u);
     EXPECT_EQ(nr_queued(mover.from), 0u);
 }
 
@@ -303,12 +308,8 @@ KTEST(sched, affinity_changed_with_migration_disabled_applies_at_migrate_enable)
     if (ncpus() < 2)
         KTEST_SKIP("needs a second CPU");
     reset_move();
-    Task* t = kthread_create(move_while_pinned, nullptr, "pinned-mover", pinned(mover.from));
-    ASSERT_NOT_NULL(t);
-    kthread_join(t);
+    move_and_check(ktest_ctx, move_while_pinned, "pinned-mover");
     EXPECT_EQ(mover.cpu_while_pinned, mover.from);
-    EXPECT_EQ(mover.cpu_after, mover.to);
-    EXPECT_EQ(mover.strays, 0u);
 }
 
 namespace {
