@@ -1,5 +1,6 @@
 // Secondary-TLB notifiers: the implementation (the contract is in the header).
 #include "mm/secondary_tlb.h"
+#include "mm/secondary_tlb_testing.h"
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/percpu.h"

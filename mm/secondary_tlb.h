@@ -85,7 +85,7 @@ void notify_secondary_tlbs(FaultableRegion& r, u32 start, u32 end, PteChange cha
 void notify_range_start(FaultableRegion& r, u32 start, u32 end);
 void notify_range_end(FaultableRegion& r, u32 start, u32 end);
 
-// ---- counters and test hooks --------------------------------------------
+// ---- counters -----------------------------------------------------------
 
 struct SecondaryTlbStats {
     u32 invalidations;   // notify_secondary_tlbs(Invalidate) calls
@@ -94,8 +94,5 @@ struct SecondaryTlbStats {
     u32 range_pairs;     // start/end pairs made
 };
 SecondaryTlbStats secondary_tlb_stats();
-
-// The negative controls: drop the notifications of one kind.
-void secondary_tlb_test_suppress(bool invalidations, bool upgrades);
 
 } // namespace mm

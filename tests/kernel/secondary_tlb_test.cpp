@@ -20,6 +20,7 @@
 #include "mm/page_copy.h"
 #include "mm/pkmap.h"
 #include "mm/secondary_tlb.h"
+#include "mm/secondary_tlb_testing.h"
 #include "mm/zone.h"
 #include "sched/mutex.h"
 #include "sched/sched.h"
