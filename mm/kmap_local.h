@@ -59,11 +59,11 @@ constexpr bool KMAP_FORCE_MAP = HIMEM_DEBUG;
 // It lives in the task's opaque extension area: may_alias says so to GCC.
 struct [[gnu::may_alias]] KmapCtrl {
     int idx;                          // depth in positions (KM_INCR per mapping)
-    x86::pte_t pteval[KM_MAX_IDX];    // what this task has installed, by position
+    x86::Pte pteval[KM_MAX_IDX];      // what this task has installed, by position
 };
 
 void* kmap_local_page(Page* page);
-void* kmap_local_page_prot(Page* page, x86::pte_t prot);
+void* kmap_local_page_prot(Page* page, x86::PteFlags prot);
 void* kmap_local_pfn(Pfn pfn);
 void kunmap_local(const void* addr);
 // A struct page is not an address: the Linux macro refuses it at build time.
