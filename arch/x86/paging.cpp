@@ -10,8 +10,8 @@ void pte_frame_unmappable(Pfn pfn) {
     BUG("paging.frame_unmappable",
         "pfn %#x (physical %#llx) is beyond what a %s PTE can map (below %llu GiB); "
         "mapping it would map pfn %#x instead", pfn.value(),
-        static_cast<unsigned long long>(pfn.phys().value()), PagingMethod::NAME,
-        static_cast<unsigned long long>(PagingMethod::PFN_LIMIT.phys().value() >> 30),
+        static_cast<unsigned long long>(pfn.phys().value()), PAGING_MODE,
+        static_cast<unsigned long long>(PTE_PFN_LIMIT.phys().value() >> 30),
         truncated.value());
 }
 

@@ -41,6 +41,12 @@ using lib::VirtAddr;
 
 // ---- geometry -------------------------------------------------------------------
 
+constexpr const char* PAGING_MODE = PagingMethod::NAME;   // for messages: "2-level"
+
+// The first frame an entry cannot map: physical memory from here up is out
+// of reach.
+constexpr Pfn PTE_PFN_LIMIT = PagingMethod::PFN_LIMIT;
+
 constexpr u32 PTRS_PER_PTE = PagingMethod::PTRS_PER_PTE;
 constexpr u32 PMD_SHIFT = PagingMethod::PMD_SHIFT;
 constexpr u32 PMD_SIZE = 1u << PMD_SHIFT;   // what one page table maps
@@ -98,7 +104,7 @@ public:
     // Frame `pfn` with `flags`. A frame the entry cannot hold BUGs instead
     // of being truncated to another frame.
     static Self make(Pfn pfn, PteFlags flags) {
-        if (unlikely(pfn >= PagingMethod::PFN_LIMIT))
+        if (unlikely(pfn >= PTE_PFN_LIMIT))
             pte_frame_unmappable(pfn);
         return from_raw((Raw{pfn.value()} << lib::PAGE_SHIFT) | flags.value());
     }
