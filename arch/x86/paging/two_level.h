@@ -8,8 +8,9 @@
 // struct that defines exactly the members below and nothing else; what is
 // not here is the same in every mode. The PAE method (a later issue) adds a
 // second one: 64-bit entries, three levels, 512 entries per table, a frame
-// mask that reaches above 4 GiB, and a write order for entries that are two
-// words wide.
+// mask that reaches above 4 GiB, and writes of two-word entries that no
+// walk sees half done (high word first when setting, low word first when
+// clearing, one cmpxchg8b when replacing a present entry).
 #pragma once
 
 #include "lib/addr.h"
