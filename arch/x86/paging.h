@@ -103,13 +103,13 @@ public:
 
     // Frame `pfn` with `flags`. A frame the entry cannot hold BUGs instead
     // of being truncated to another frame.
-    static Self make(Pfn pfn, PteFlags flags) {
+    static constexpr Self make(Pfn pfn, PteFlags flags) {
         if (unlikely(pfn >= PTE_PFN_LIMIT))
             pte_frame_unmappable(pfn);
         return from_raw((Raw{pfn.value()} << lib::PAGE_SHIFT) | flags.value());
     }
-    // The entry as the CPU would read it, unchecked: for tests that build
-    // a bad one on purpose.
+    // The entry whose raw value is `raw`, unchecked: what an accessor read,
+    // or, in a test, a bad entry built on purpose.
     static constexpr Self from_raw(Raw raw) {
         Self e;
         e.m_raw = raw;
@@ -150,9 +150,8 @@ public:
 };
 
 // A table of entries is an array of them, as the CPU walks it.
-using RawEntry = PagingMethod::Entry;
-static_assert(sizeof(Pte) == sizeof(RawEntry) && alignof(Pte) == alignof(RawEntry));
-static_assert(sizeof(Pde) == sizeof(RawEntry) && alignof(Pde) == alignof(RawEntry));
+static_assert(sizeof(Pte) == sizeof(Pte::Raw) && alignof(Pte) == alignof(Pte::Raw));
+static_assert(sizeof(Pde) == sizeof(Pde::Raw) && alignof(Pde) == alignof(Pde::Raw));
 
 // The only code that touches a live entry's memory: the method's access,
 // then a compiler barrier that keeps every later access to the mapping -
