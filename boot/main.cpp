@@ -33,7 +33,7 @@ extern "C" void (*__init_array_start[])();
 extern "C" void (*__init_array_end[])();
 extern "C" const char __ksymtab_start[];
 extern "C" const char __ksymtab_end[];
-extern "C" x86::pde_t early_page_directory[];
+extern "C" x86::Pde early_page_directory[];
 
 namespace {
 

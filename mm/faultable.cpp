@@ -21,20 +21,20 @@ constinit const InjectPoint region_fault_may_sleep{"region.fault_may_sleep"};
 
 namespace {
 
-// Regions live at 1 GiB and up, one page table (4 MiB) each.
+// Regions live at 1 GiB and up, one page table (PMD_SIZE: 4 MiB) each.
 constexpr u32 REGION_AREA = 0x40000000;
 constexpr unsigned MAX_REGIONS = 8;
-constexpr x86::pte_t REGION_PTE = x86::PTE_PRESENT | x86::PTE_WRITE;
-constexpr x86::pte_t REGION_PTE_RO = x86::PTE_PRESENT;
+constexpr x86::PteFlags REGION_PTE = x86::PTE_PRESENT | x86::PTE_WRITE;
+constexpr x86::PteFlags REGION_PTE_RO = x86::PTE_PRESENT;
 
 FaultableRegion regions[MAX_REGIONS];
 Spinlock regions_lock;
 
-u32 slot_base(unsigned i) { return REGION_AREA + i * x86::PGDIR_SIZE; }
+u32 slot_base(unsigned i) { return REGION_AREA + i * x86::PMD_SIZE; }
 
-x86::pte_t* region_pte(u32 va) { return lookup_kernel_pte(va); }
+x86::Pte* region_pte(u32 va) { return lookup_kernel_pte(VirtAddr(va)); }
 
-Page* pte_page(x86::pte_t pte) { return pfn_to_page(pte_pfn(pte)); }
+Page* pte_page(x86::Pte pte) { return pfn_to_page(pte.pfn()); }
 
 // Pages taken out of the page table, freed once every TLB forgot them.
 class FreeList {
@@ -100,11 +100,13 @@ RegionPtl::RegionPtl(FaultableRegion& r) : m_region(r) {
     r.ptl.lock();
 }
 
-x86::pte_t region_pte_value(const FaultableRegion&, u32 va) { return *region_pte(va & PAGE_MASK); }
+x86::Pte region_pte_value(const FaultableRegion&, u32 va) {
+    return x86::read_pte(region_pte(va & PAGE_MASK));
+}
 
 FaultableRegion* region_create(u32 size, const char* name) {
-    if (WARN("region.bad_size", size == 0 || size > x86::PGDIR_SIZE,
-             "region_create(%u): between one page and 4 MiB", size))
+    if (WARN("region.bad_size", size == 0 || size > x86::PMD_SIZE,
+             "region_create(%u): between one page and %u MiB", size, x86::PMD_SIZE >> 20))
         return nullptr;
     unsigned slot = MAX_REGIONS;
     {
@@ -124,7 +126,7 @@ FaultableRegion* region_create(u32 size, const char* name) {
     r.size = (size + PAGE_SIZE - 1) & PAGE_MASK;
     r.name = name;
     r.faults.store(0);
-    if (!kernel_pte_alloc(r.base)) {   // the page table, present from now on
+    if (!kernel_pte_alloc(VirtAddr(r.base))) {   // the page table, present from now on
         SpinlockGuard guard(regions_lock);
         r.used = false;
         return nullptr;
@@ -156,10 +158,11 @@ bool region_unmap(FaultableRegion* r, u32 va, u32 len) {
     RegionPtl ptl(*r);
     Effect effect = Effect::None;
     for (u32 p = va; p < va + len; p += PAGE_SIZE) {
-        x86::pte_t* pte = region_pte(p);
-        if (!(*pte & x86::PTE_PRESENT))
+        x86::Pte* pte = region_pte(p);
+        const x86::Pte old = x86::read_pte(pte);
+        if (!old.present())
             continue;
-        to_free.add(pte_page(*pte));
+        to_free.add(pte_page(old));
         x86::pte_clear(pte);
         effect = Effect::Invalidated;
     }
@@ -175,10 +178,11 @@ bool region_protect(FaultableRegion* r, u32 va, u32 len, bool writable) {
     RegionPtl ptl(*r);
     Effect effect = Effect::None;
     for (u32 p = va; p < va + len; p += PAGE_SIZE) {
-        x86::pte_t* pte = region_pte(p);
-        if (!(*pte & x86::PTE_PRESENT) || !!(*pte & x86::PTE_WRITE) == writable)
+        x86::Pte* pte = region_pte(p);
+        const x86::Pte old = x86::read_pte(pte);
+        if (!old.present() || old.writable() == writable)
             continue;
-        x86::set_pte(pte, *pte ^ x86::PTE_WRITE);
+        x86::set_pte(pte, writable ? old.with(x86::PTE_WRITE) : old.without(x86::PTE_WRITE));
         effect = writable ? Effect::Upgraded : Effect::Invalidated;
     }
     publish(*r, va, va + len, effect);
@@ -192,11 +196,12 @@ bool region_map_page(FaultableRegion* r, u32 va, Page* page, bool writable, Page
     might_sleep();
     RangeBracket bracket(*r, va, va + PAGE_SIZE);
     RegionPtl ptl(*r);
-    x86::pte_t* pte = region_pte(va);
-    const bool was_present = *pte & x86::PTE_PRESENT;
+    x86::Pte* pte = region_pte(va);
+    const x86::Pte old = x86::read_pte(pte);
+    const bool was_present = old.present();
     if (was_present)
-        *replaced = pte_page(*pte);
-    x86::set_pte(pte, mk_pte(page_to_pfn(page), writable ? REGION_PTE : REGION_PTE_RO));
+        *replaced = pte_page(old);
+    x86::set_pte(pte, x86::Pte::make(page_to_pfn(page), writable ? REGION_PTE : REGION_PTE_RO));
     // Replacing a translation is an invalidation; filling a hole, an upgrade.
     publish(*r, va, va + PAGE_SIZE, was_present ? Effect::Invalidated : Effect::Upgraded);
     return true;
@@ -210,8 +215,8 @@ FaultableRegion* region_of(u32 va) {
 }
 
 bool region_page_present(const FaultableRegion& r, u32 va) {
-    const x86::pte_t* pte = lookup_kernel_pte(va & PAGE_MASK);
-    return pte && (*pte & x86::PTE_PRESENT) && va - r.base < r.size;
+    const x86::Pte* pte = lookup_kernel_pte(VirtAddr(va).page_down());
+    return pte && x86::read_pte(pte).present() && va - r.base < r.size;
 }
 
 bool region_handle_fault(u32 va) {
@@ -229,9 +234,9 @@ bool region_handle_fault(u32 va) {
     {
         RegionPtl ptl(*r);
         const u32 page_va = va & PAGE_MASK;
-        x86::pte_t* pte = region_pte(page_va);
-        if (!(*pte & x86::PTE_PRESENT)) {   // someone else may have won the race
-            x86::set_pte(pte, mk_pte(page_to_pfn(page), REGION_PTE));
+        x86::Pte* pte = region_pte(page_va);
+        if (!x86::read_pte(pte).present()) {   // someone else may have won the race
+            x86::set_pte(pte, x86::Pte::make(page_to_pfn(page), REGION_PTE));
             installed = true;
             publish(*r, page_va, page_va + PAGE_SIZE, Effect::Upgraded);
         }

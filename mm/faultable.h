@@ -57,14 +57,14 @@ private:
     FaultableRegion& m_region;
 };
 
-// Up to 4 MiB, page-granular; null when none is left.
+// Up to one page table (4 MiB), page-granular; null when none is left.
 FaultableRegion* region_create(u32 size, const char* name);
 // Unmaps (with a shootdown), frees the pages and the region.
 void region_destroy(FaultableRegion* region);
 FaultableRegion* region_of(u32 va);
 bool region_page_present(const FaultableRegion& region, u32 va);
 // The PTE of `va` (stable while the caller holds the region's ptl).
-x86::pte_t region_pte_value(const FaultableRegion& region, u32 va);
+x86::Pte region_pte_value(const FaultableRegion& region, u32 va);
 
 // Page-table changes (task context, may sleep; each WARNs region.bad_range
 // and does nothing for a range outside the region):

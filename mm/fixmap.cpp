@@ -9,8 +9,9 @@
 namespace mm {
 namespace {
 
-// Both page tables in one array: PDE 1022's table, then PDE 1023's.
-alignas(PAGE_SIZE) x86::pte_t fixmap_ptes[FIXMAP_PAGE_TABLES * x86::PTRS_PER_PTE];
+// The page tables in one array, in address order (with 2-level paging, PDE
+// 1022's table, then PDE 1023's).
+alignas(PAGE_SIZE) x86::Pte fixmap_ptes[FIXMAP_PAGE_TABLES * x86::PTRS_PER_PTE];
 
 u32 pte_slot(u32 va) { return (va - FIXMAP_PT_BASE) >> PAGE_SHIFT; }
 
@@ -25,16 +26,16 @@ u32 virt_to_fix(u32 va) {
     return (FIXADDR_TOP - (va & PAGE_MASK)) >> PAGE_SHIFT;
 }
 
-x86::pte_t* fixmap_pte(u32 idx) {
+x86::Pte* fixmap_pte(u32 idx) {
     BUG_ON(idx >= END_OF_FIXED_ADDRESSES);
     return &fixmap_ptes[pte_slot(fix_to_virt(idx))];
 }
 
-x86::pte_t* kmap_pte_base() { return fixmap_pte(FIX_KMAP_BEGIN); }
+x86::Pte* kmap_pte_base() { return fixmap_pte(FIX_KMAP_BEGIN); }
 
-void set_fixmap(u32 idx, PhysAddr phys, x86::pte_t flags) {
+void set_fixmap(u32 idx, PhysAddr phys, x86::PteFlags flags) {
     BUG_ON(idx == FIX_HOLE);
-    x86::set_pte(fixmap_pte(idx), mk_pte(Pfn::down(phys), flags));
+    x86::set_pte(fixmap_pte(idx), x86::Pte::make(Pfn::down(phys), flags));
     x86::local_invlpg(fix_to_virt(idx));
 }
 
@@ -43,11 +44,11 @@ void clear_fixmap(u32 idx) {
     x86::local_invlpg(fix_to_virt(idx));
 }
 
-void fixmap_install(x86::pde_t* pgd) {
+void fixmap_install(x86::Pde* pgd) {
     for (u32 t = 0; t < FIXMAP_PAGE_TABLES; ++t) {
-        const u32 va = FIXMAP_PT_BASE + t * x86::PGDIR_SIZE;
-        const u32 table = reinterpret_cast<u32>(&fixmap_ptes[t * x86::PTRS_PER_PTE]) - PAGE_OFFSET;
-        x86::set_pte(&pgd[x86::pgd_index(va)], table | x86::PTE_PRESENT | x86::PTE_WRITE);
+        const VirtAddr va(FIXMAP_PT_BASE + t * x86::PMD_SIZE);
+        const x86::Pte* table = &fixmap_ptes[t * x86::PTRS_PER_PTE];
+        x86::set_pde(&pgd[x86::pde_index(va)], kernel_table_pde(table));
     }
 }
 

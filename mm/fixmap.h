@@ -18,8 +18,9 @@
 
 namespace mm {
 
-constexpr u32 FIXMAP_PT_BASE = 0xff800000;   // the two page tables cover up to 4 GiB
-constexpr u32 FIXMAP_PAGE_TABLES = 2;
+constexpr u32 FIXMAP_PT_BASE = 0xff800000;   // the page tables cover from here up to 4 GiB
+constexpr u32 FIXMAP_PAGE_TABLES = static_cast<u32>((1ull << 32) - FIXMAP_PT_BASE) / x86::PMD_SIZE;
+static_assert(FIXMAP_PT_BASE % x86::PMD_SIZE == 0, "the fixmap's tables start at a table boundary");
 static_assert(FIXADDR_TOT_START >= FIXMAP_PT_BASE, "the fixmap must fit its static page tables");
 
 constexpr u32 fix_to_virt(u32 idx) { return FIXADDR_TOP - (idx << PAGE_SHIFT); }
@@ -27,15 +28,15 @@ constexpr u32 fix_to_virt(u32 idx) { return FIXADDR_TOP - (idx << PAGE_SHIFT); }
 u32 virt_to_fix(u32 va);
 
 // The PTE of fixmap index idx (never null).
-x86::pte_t* fixmap_pte(u32 idx);
+x86::Pte* fixmap_pte(u32 idx);
 // The PTE of kmap_local slot 0 (FIX_KMAP_BEGIN); slot i's PTE is this minus i.
-x86::pte_t* kmap_pte_base();
+x86::Pte* kmap_pte_base();
 
-void set_fixmap(u32 idx, PhysAddr phys, x86::pte_t flags);
+void set_fixmap(u32 idx, PhysAddr phys, x86::PteFlags flags);
 void clear_fixmap(u32 idx);
 
 // Install the static fixmap page tables into `pgd` (boot, and swapper_pg_dir).
-void fixmap_install(x86::pde_t* pgd);
+void fixmap_install(x86::Pde* pgd);
 
 // Early ioremap: map [phys, phys+size) through one of the boot-time slots,
 // before (or without) any allocator, wherever the range lies (above lowmem

@@ -19,9 +19,9 @@ namespace {
 
 constexpr u64 LOW_MEMORY = 1024 * 1024;
 
-// Usable RAM from the loader's map, clipped at 4 GiB and at mem=.
+// Usable RAM from the loader's map, clipped at MAX_PHYS (4 GiB) and at mem=.
 void add_usable_ram(const MemoryMap& map, u64 mem_limit) {
-    const u64 limit = mem_limit ? min(mem_limit, MAX_PHYS_NONPAE) : MAX_PHYS_NONPAE;
+    const u64 limit = mem_limit ? min(mem_limit, MAX_PHYS) : MAX_PHYS;
     u64 clipped = 0;
     for (unsigned i = 0; i < map.count; ++i) {
         const RamRange& r = map.ranges[i];
@@ -29,8 +29,8 @@ void add_usable_ram(const MemoryMap& map, u64 mem_limit) {
             continue;
         const u64 start = r.base;
         const u64 end = r.base + r.length;
-        if (end > MAX_PHYS_NONPAE)
-            clipped += end - max(start, MAX_PHYS_NONPAE);
+        if (end > MAX_PHYS)
+            clipped += end - max(start, MAX_PHYS);
         if (start >= limit)
             continue;
         memblock::add_usable(PhysAddr(start), min(end, limit) - start);
@@ -41,8 +41,9 @@ void add_usable_ram(const MemoryMap& map, u64 mem_limit) {
     }
     memory_split.clipped_bytes = clipped;
     if (clipped)
-        printk("mm: %llu MiB of RAM above 4 GiB clipped: 2-level paging cannot reach it\n",
-               static_cast<unsigned long long>(clipped >> 20));
+        printk("mm: %llu MiB of RAM above %llu GiB clipped: %s paging cannot reach it\n",
+               static_cast<unsigned long long>(clipped >> 20),
+               static_cast<unsigned long long>(MAX_PHYS >> 30), x86::PAGING_MODE);
 }
 
 Pfn highest_usable_pfn() {

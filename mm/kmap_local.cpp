@@ -22,13 +22,13 @@ testing::KmapSwitchInstruments instrumented;   // read only by Switch<true>
 
 // Fixed at boot: looked up once in kmap_local_init(), not on every map and
 // unmap (Linux caches its kmap PTE base the same way).
-x86::pte_t* pte_base = nullptr;
-x86::pte_t kmap_prot = 0;
+x86::Pte* pte_base = nullptr;
+x86::PteFlags kmap_prot;
 
 u32 slot_of(unsigned cpu, unsigned pos) { return pos + KM_MAX_IDX * cpu; }
 
 // The PTE of a slot: one linear array, so no page-table walk (spec L4).
-x86::pte_t* slot_pte(unsigned cpu, unsigned pos) { return pte_base - slot_of(cpu, pos); }
+x86::Pte* slot_pte(unsigned cpu, unsigned pos) { return pte_base - slot_of(cpu, pos); }
 
 // A debug build leaves the even positions unmapped as guard pages.
 bool is_guard_position(unsigned pos) { return KM_INCR == 2 && pos % 2 == 0; }
@@ -42,7 +42,7 @@ void clear_slot(unsigned cpu, unsigned pos) {
 void pop_top(KmapCtrl& kc, unsigned cpu) {
     const unsigned pos = static_cast<unsigned>(kc.idx - 1);
     clear_slot(cpu, pos);
-    kc.pteval[pos] = 0;
+    kc.pteval[pos] = {};
     kc.idx -= KM_INCR;
     sched::migrate_enable();
 }
@@ -53,11 +53,12 @@ void pop_top(KmapCtrl& kc, unsigned cpu) {
 // both halves, as in Linux.
 bool live_position(const KmapCtrl& kc, unsigned pos, const sched::Task* task) {
     if (is_guard_position(pos)) {
-        WARN_ONCE("kmap_local.guard_not_empty", kc.pteval[pos] != 0,
-                  "guard position %u of %s holds %#x", pos, task->name, kc.pteval[pos]);
+        WARN_ONCE("kmap_local.guard_not_empty", !kc.pteval[pos].none(),
+                  "guard position %u of %s holds %#" PRIxPTE, pos, task->name,
+                  kc.pteval[pos].raw());
         return false;
     }
-    return !WARN_ONCE("kmap_local.saved_none", kc.pteval[pos] == 0,
+    return !WARN_ONCE("kmap_local.saved_none", kc.pteval[pos].none(),
                       "position %u of %s has no saved PTE", pos, task->name);
 }
 
@@ -89,9 +90,9 @@ struct Switch {
                 const int n = kc.idx > nk.idx ? kc.idx : nk.idx;
                 for (int i = 0; i < n; ++i) {
                     const auto pos = static_cast<unsigned>(i);
-                    if (i < kc.idx && kc.pteval[i])
+                    if (i < kc.idx && !kc.pteval[i].none())
                         clear_slot(cpu, pos);
-                    if (i < nk.idx && nk.pteval[i])
+                    if (i < nk.idx && !nk.pteval[i].none())
                         x86::set_pte(slot_pte(cpu, pos), nk.pteval[i]);
                     inject(testing::KmapPhase::Out, prev, pos);
                 }
@@ -219,15 +220,15 @@ Page* kmap_local_page_at(u32 va) {
     const unsigned cpu = x86::this_cpu_index();
     for (int i = 0; i < kc.idx; ++i) {
         const auto pos = static_cast<unsigned>(i);
-        if (kc.pteval[pos] && kmap_local_slot_address(cpu, pos) == (va & PAGE_MASK))
-            return pfn_to_page(pte_pfn(kc.pteval[pos]));
+        if (!kc.pteval[pos].none() && kmap_local_slot_address(cpu, pos) == (va & PAGE_MASK))
+            return pfn_to_page(kc.pteval[pos].pfn());
     }
     return nullptr;
 }
 
 // ---- map and unmap (spec §2.3-2.5) ---------------------------------------------
 
-static void* kmap_local_pfn_prot(Pfn pfn, x86::pte_t prot) {
+static void* kmap_local_pfn_prot(Pfn pfn, x86::PteFlags prot) {
     sched::Task* t = sched::current();
     BUG_ON(!t);
     WARN_ONCE("kmap_local.in_nmi", sched::in_nmi(), "kmap_local from NMI context");
@@ -243,11 +244,12 @@ static void* kmap_local_pfn_prot(Pfn pfn, x86::pte_t prot) {
     kc.idx = idx;
     const auto pos = static_cast<unsigned>(idx - 1);
     const unsigned cpu = x86::this_cpu_index();
-    x86::pte_t* pte = slot_pte(cpu, pos);
-    if (const x86::pte_t stale = x86::read_pte(pte))
-        BUG("kmap_local.slot_busy", "kmap_local: slot %u of CPU %u is not empty (PTE %#x) for %s",
-            pos, cpu, stale, t->name);
-    const x86::pte_t value = mk_pte(pfn, prot);
+    x86::Pte* pte = slot_pte(cpu, pos);
+    if (const x86::Pte stale = x86::read_pte(pte); !stale.none())
+        BUG("kmap_local.slot_busy",
+            "kmap_local: slot %u of CPU %u is not empty (PTE %#" PRIxPTE ") for %s", pos, cpu,
+            stale.raw(), t->name);
+    const x86::Pte value = x86::Pte::make(pfn, prot);
     // No flush: the slot's previous unmap (or sched_out) flushed it here.
     x86::set_pte(pte, value);
     kc.pteval[pos] = value;
@@ -257,7 +259,7 @@ static void* kmap_local_pfn_prot(Pfn pfn, x86::pte_t prot) {
 
 void* kmap_local_pfn(Pfn pfn) { return kmap_local_pfn_prot(pfn, kmap_prot); }
 
-void* kmap_local_page_prot(Page* page, x86::pte_t prot) {
+void* kmap_local_page_prot(Page* page, x86::PteFlags prot) {
     if (!KMAP_FORCE_MAP && !is_highmem(page))
         return page_address(page);   // no push, no migrate_disable (K7)
     return kmap_local_pfn_prot(page_to_pfn(page), prot);
@@ -294,7 +296,7 @@ void kunmap_local(const void* vaddr) {
     // flushed. Out of order, that leaves the wrong mapping: "malfunction".
     x86::pte_clear(slot_pte(cpu, pos));
     x86::local_invlpg(addr);
-    kc.pteval[pos] = 0;
+    kc.pteval[pos] = {};
     kc.idx -= KM_INCR;
     sched::preempt_enable();
     sched::migrate_enable();

@@ -63,7 +63,7 @@ constexpr bool KMAP_FORCE_MAP = HIMEM_DEBUG;
 using sched::KmapCtrl;
 
 void* kmap_local_page(Page* page);
-void* kmap_local_page_prot(Page* page, x86::pte_t prot);
+void* kmap_local_page_prot(Page* page, x86::PteFlags prot);
 void* kmap_local_pfn(Pfn pfn);
 void kunmap_local(const void* addr);
 // A struct page is not an address: the Linux macro refuses it at build time.

@@ -14,16 +14,17 @@
 #pragma once
 
 #include "arch/x86/layout.h"
+#include "arch/x86/paging.h"
 #include "mm/fixmap_layout.h"
 #include "mm/types.h"
 
 namespace mm {
 
 constexpr u32 PAGE_OFFSET = x86::KERNEL_VMA;
-constexpr u32 PMD_SIZE = 4u * 1024 * 1024;   // 2-level paging: the PMD is folded into the PGD
+using x86::PMD_SIZE;                          // what one page table maps
 constexpr u32 PMD_MASK = ~(PMD_SIZE - 1);
 
-constexpr u32 LAST_PKMAP = 1024;              // one page table of slots
+constexpr u32 LAST_PKMAP = x86::PTRS_PER_PTE;   // one page table of slots
 constexpr u32 PKMAP_BASE =
     (FIXADDR_TOT_START - PAGE_SIZE * (LAST_PKMAP + 1)) & PMD_MASK;
 
@@ -34,8 +35,9 @@ constexpr u32 VMALLOC_END = PKMAP_BASE - 2 * PAGE_SIZE;
 constexpr u32 MAXMEM = VMALLOC_END - PAGE_OFFSET - VMALLOC_RESERVE;
 constexpr u32 MAXMEM_PFN = MAXMEM >> PAGE_SHIFT;
 
-// 2-level paging reaches 4 GiB of physical memory; RAM above is clipped.
-constexpr u64 MAX_PHYS_NONPAE = 1ull << 32;
+// The physical memory a PTE can map (4 GiB with 2-level paging); RAM above
+// it is clipped.
+constexpr u64 MAX_PHYS = x86::PTE_PFN_LIMIT.phys().value();
 
 // Zone boundaries below L.
 constexpr u32 DMA_LIMIT = 16u * 1024 * 1024;

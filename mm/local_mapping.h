@@ -31,7 +31,7 @@ namespace mm {
 class [[nodiscard]] LocalMapping : Pinned {
 public:
     explicit LocalMapping(Page* page) : m_addr(kmap_local_page(page)) {}
-    LocalMapping(Page* page, x86::pte_t prot) : m_addr(kmap_local_page_prot(page, prot)) {}
+    LocalMapping(Page* page, x86::PteFlags prot) : m_addr(kmap_local_page_prot(page, prot)) {}
     ~LocalMapping() { kunmap_local(m_addr); }
 
     void* get() const { return m_addr; }

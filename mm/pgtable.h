@@ -13,24 +13,14 @@
 
 namespace mm {
 
-extern x86::pde_t swapper_pg_dir[x86::PTRS_PER_PGD];
+extern x86::Pde swapper_pg_dir[x86::PTRS_PER_PD];
 
 // PTE flags for kernel data: present, writable, global when available.
-x86::pte_t kernel_pte_flags();
+x86::PteFlags kernel_pte_flags();
 
-[[noreturn, gnu::cold]] void pte_frame_unmappable(Pfn pfn);
-
-// The PTE value that maps frame `pfn` with `flags`. A frame this paging mode
-// cannot address BUGs (mm.pte_frame_unmappable) instead of being truncated to
-// another frame: a 2-level PTE keeps only 20 bits of frame number.
-inline x86::pte_t mk_pte(Pfn pfn, x86::pte_t flags) {
-    if (unlikely(pfn.value() >= x86::PTE_PFN_LIMIT))
-        pte_frame_unmappable(pfn);
-    return (pfn.value() << PAGE_SHIFT) | flags;
-}
-
-// The frame a PTE maps.
-constexpr Pfn pte_pfn(x86::pte_t pte) { return Pfn(pte >> PAGE_SHIFT); }
+// The PDE that points at `table`, a kernel page table (in the image or the
+// direct map, so lowmem).
+x86::Pde kernel_table_pde(const x86::Pte* table);
 
 // Build swapper_pg_dir: the direct map of [0, max_low_pfn) with page tables
 // from memblock, kernel text and rodata read-only, the direct-map alias of
@@ -50,14 +40,14 @@ bool map_low_identity_page(PhysAddr page);
 void unmap_low_identity_page(PhysAddr page);
 
 // The PTE of a kernel address, or null when no page table covers it.
-x86::pte_t* lookup_kernel_pte(u32 va);
+x86::Pte* lookup_kernel_pte(VirtAddr va);
 
 // The PTE of a kernel address, allocating the page table (from the buddy
 // allocator, lowmem) if none covers it yet; null when out of memory. For
 // vmalloc: the caller serializes. Page tables are never freed.
-x86::pte_t* kernel_pte_alloc(u32 va);
+x86::Pte* kernel_pte_alloc(VirtAddr va);
 
 // The pkmap pool's page table (allocated at boot, spec L5).
-x86::pte_t* pkmap_page_table();
+x86::Pte* pkmap_page_table();
 
 } // namespace mm

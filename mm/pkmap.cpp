@@ -34,8 +34,8 @@ struct Pool {
 };
 Pool pool;
 
-x86::pte_t* ptes;                   // the pool's page table: slot n is ptes[n]
-x86::pte_t kmap_prot;
+x86::Pte* ptes;                     // the pool's page table: slot n is ptes[n]
+x86::PteFlags kmap_prot;
 bool skip_wrap_shootdown;           // test-only
 
 void* slot_address(u32 nr) { return reinterpret_cast<void*>(pkmap_addr(nr)); }
@@ -60,13 +60,13 @@ void flush_all_zero_pkmaps() {
         if (pool.count[nr] != 1)
             continue;
         pool.count[nr] = 0;
-        const x86::pte_t pte = x86::read_pte(&ptes[nr]);
-        if (!(pte & x86::PTE_PRESENT))
+        const x86::Pte pte = x86::read_pte(&ptes[nr]);
+        if (!pte.present())
             BUG("pkmap.slot_without_pte", "pkmap slot %u has count 1 and no PTE", nr);
         // A plain clear, not an exchange: nobody reaches the PTE without the
         // lock, and the CPU sets no Accessed/Dirty bit we would lose.
         x86::pte_clear(&ptes[nr]);
-        set_page_address(pfn_to_page(pte_pfn(pte)), nullptr);
+        set_page_address(pfn_to_page(pte.pfn()), nullptr);
         ++cleared;
     }
     if (!cleared)
@@ -117,7 +117,7 @@ void* map_new_virtual(Page* page) {
             }
             if (pool.count[nr] == 0) {
                 // No flush: a count of 0 means no TLB holds this slot.
-                x86::set_pte(&ptes[nr], mk_pte(page_to_pfn(page), kmap_prot));
+                x86::set_pte(&ptes[nr], x86::Pte::make(page_to_pfn(page), kmap_prot));
                 pool.count[nr] = 1;
                 set_page_address(page, slot_address(nr));
                 return slot_address(nr);
@@ -195,7 +195,7 @@ Page* kmap_to_page(const void* vaddr) {
     const u32 addr = reinterpret_cast<u32>(vaddr);
     if (WARN_ONCE("pkmap.kmap_to_page", is_pkmap_address(addr),
                   "kmap_to_page(%p): a kmap() address (deprecated helper)", vaddr))
-        return pfn_to_page(pte_pfn(x86::read_pte(&ptes[pkmap_nr(addr)])));
+        return pfn_to_page(x86::read_pte(&ptes[pkmap_nr(addr)]).pfn());
     if (WARN_ONCE("kmap_local.kmap_to_page", is_kmap_local_address(addr),
                   "kmap_to_page(%p): a kmap_local address (deprecated helper)", vaddr)) {
         if (Page* page = kmap_local_page_at(addr))
@@ -238,7 +238,7 @@ int pkmap_count(u32 nr) {
     return pool.count[nr];
 }
 
-x86::pte_t pkmap_pte(u32 nr) { return x86::read_pte(&ptes[nr]); }
+x86::Pte pkmap_pte(u32 nr) { return x86::read_pte(&ptes[nr]); }
 
 unsigned pkmap_held_slots() {
     PoolLock guard;

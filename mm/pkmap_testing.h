@@ -17,7 +17,7 @@ extern const InjectPoint pkmap_woken;
 // ---- inspection and repair -------------------------------------------------
 
 int pkmap_count(u32 nr);
-x86::pte_t pkmap_pte(u32 nr);
+x86::Pte pkmap_pte(u32 nr);
 // Slots held by a caller (count > 1).
 unsigned pkmap_held_slots();
 // Drop every held slot back to count 1, waking waiters: the test runner's

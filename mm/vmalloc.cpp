@@ -54,8 +54,8 @@ Area* find_area(u32 va, bool include_guard) {
 void unmap_and_free(u32 first_page, u32 mapped) {
     Page* pages_to_free = nullptr;
     for (u32 i = 0; i < mapped; ++i) {
-        x86::pte_t* pte = lookup_kernel_pte(page_va(first_page + i));
-        Page* page = pfn_to_page(pte_pfn(x86::read_pte(pte)));
+        x86::Pte* pte = lookup_kernel_pte(VirtAddr(page_va(first_page + i)));
+        Page* page = pfn_to_page(x86::read_pte(pte).pfn());
         x86::pte_clear(pte);
         page->private_data = reinterpret_cast<u32>(pages_to_free);
         pages_to_free = page;
@@ -104,22 +104,22 @@ void* vmalloc(u32 bytes, const char* owner) {
     used.set_range(first, pages + 1);
     for (u32 i = 0; i < pages; ++i) {
         Page* page = alloc_page(Gfp::HighUser);
-        x86::pte_t* pte = page ? kernel_pte_alloc(page_va(slot->first_page + i)) : nullptr;
+        x86::Pte* pte = page ? kernel_pte_alloc(VirtAddr(page_va(slot->first_page + i))) : nullptr;
         if (!pte) {
             if (page)
                 free_page(page);
             // Nothing of this area was ever handed out, so no CPU can hold
             // its translations: clear and free without a shootdown.
             for (u32 k = 0; k < i; ++k) {
-                x86::pte_t* p = lookup_kernel_pte(page_va(slot->first_page + k));
-                free_page(pfn_to_page(pte_pfn(x86::read_pte(p))));
+                x86::Pte* p = lookup_kernel_pte(VirtAddr(page_va(slot->first_page + k)));
+                free_page(pfn_to_page(x86::read_pte(p).pfn()));
                 x86::pte_clear(p);
             }
             used.clear_range(first, pages + 1);
             slot->pages = 0;
             return nullptr;
         }
-        x86::set_pte(pte, mk_pte(page_to_pfn(page), kernel_pte_flags()));
+        x86::set_pte(pte, x86::Pte::make(page_to_pfn(page), kernel_pte_flags()));
     }
     used_pages += pages;
     return reinterpret_cast<void*>(page_va(slot->first_page));

@@ -18,8 +18,8 @@ namespace sched {
 // slots from it; neither changes it (seeds/003).
 struct KmapCtrl {
     int idx;
-    x86::pte_t pteval[x86::KM_MAX_IDX];
+    x86::Pte pteval[x86::KM_MAX_IDX];
 };
-static_assert(sizeof(KmapCtrl) == sizeof(int) + x86::KM_MAX_IDX * sizeof(x86::pte_t));
+static_assert(sizeof(KmapCtrl) == sizeof(int) + x86::KM_MAX_IDX * sizeof(x86::Pte));
 
 } // namespace sched

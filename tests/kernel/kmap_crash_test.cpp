@@ -30,7 +30,8 @@ namespace {
     Page* page = alloc_page(Gfp::Kernel);
     BUG_ON(!page);
     const u32 slot = kmap_local_slot_address(x86::this_cpu_index(), KM_INCR - 1);
-    *lookup_kernel_pte(slot) = static_cast<u32>(page_to_phys(page).value()) | x86::PTE_PRESENT;
+    x86::set_pte(lookup_kernel_pte(VirtAddr(slot)),
+                 x86::Pte::make(page_to_pfn(page), x86::PTE_PRESENT));
     kmap_local_pfn(page_to_pfn(page));
 }
 

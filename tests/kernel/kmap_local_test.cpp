@@ -44,7 +44,7 @@ bool readable(u32 va) {
     return x86::nofault_read32(reinterpret_cast<void*>(va), &v).ok;
 }
 
-x86::pte_t pte_at(u32 va) { return *lookup_kernel_pte(va); }
+x86::Pte pte_at(u32 va) { return x86::read_pte(lookup_kernel_pte(VirtAddr(va))); }
 
 // A page of HIGHMEM, or null (the caller skips): kmap_local's subject.
 Page* highmem_page() {
@@ -100,7 +100,7 @@ KTEST(kmap_local, k1_highmem_page_maps_into_this_cpus_block) {
     EXPECT_EQ(kmap_local_depth(), 1);
     kunmap_local(va + 100);   // any address inside the page
     EXPECT_EQ(kmap_local_depth(), 0);
-    EXPECT_EQ(pte_at(reinterpret_cast<u32>(va)), 0u);
+    EXPECT_EQ(pte_at(reinterpret_cast<u32>(va)).raw(), 0u);
     EXPECT_FALSE(readable(reinterpret_cast<u32>(va)));   // proves the invlpg
     // The content is the page's: another mapping sees it.
     void* again = kmap_local_page(page);
@@ -137,7 +137,7 @@ KTEST(kmap_local, k3_out_of_order_unmap_warns_and_still_pops) {
     x86::local_invlpg(reinterpret_cast<u32>(b));
     kunmap_local(a);
     EXPECT_EQ(kmap_local_depth(), 0);
-    EXPECT_EQ(pte_at(reinterpret_cast<u32>(a)), 0u);
+    EXPECT_EQ(pte_at(reinterpret_cast<u32>(a)).raw(), 0u);
 }
 
 KTEST(kmap_local, k4_the_limit_minus_one_nested_mappings_succeed) {
@@ -309,8 +309,9 @@ KTEST(kmap_local, k11_two_tasks_share_slot_addresses_and_switching_restores_each
     EXPECT_EQ(mismatches(a, 1), 0u);
     EXPECT_EQ(mismatches(a2, 3), 0u);
     // The live PTE is the saved one (the CPU may have set Accessed/Dirty).
-    constexpr x86::pte_t AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
-    EXPECT_EQ(pte_at(t.a_va) & ~AD, kmap_ctrl(sched::current()).pteval[position(0)] & ~AD);
+    constexpr x86::PteFlags AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
+    EXPECT_EQ(pte_at(t.a_va).without(AD).raw(),
+              kmap_ctrl(sched::current()).pteval[position(0)].without(AD).raw());
     kunmap_local(a2);
     kunmap_local(a);
     t.to_b.complete();
@@ -346,7 +347,7 @@ struct EmptySwitchTest {
     void count_mapped_slots() {
         u32 n = 0;
         for (unsigned pos = 0; pos < KM_MAX_IDX; ++pos)
-            n += pte_at(slot(pos)) != 0;
+            n += !pte_at(slot(pos)).none();
         mapped_slots_seen.fetch_add(n);
     }
 };
@@ -500,7 +501,7 @@ void expect_one_run_left_no_trace(ktest::Context& ktest_ctx, const TwoBelow& bel
     EXPECT_EQ(on_top.depth_inside, 3);
     EXPECT_EQ(on_top.content_ok, 1u);
     EXPECT_EQ(kmap_local_depth(), 2);
-    EXPECT_EQ(pte_at(slot(position(2))), 0u);
+    EXPECT_EQ(pte_at(slot(position(2))).raw(), 0u);
     EXPECT_FALSE(readable(slot(position(2))));
     EXPECT_EQ(mismatches(below.a, 1), 0u);
     EXPECT_EQ(mismatches(below.b, 2), 0u);
@@ -630,9 +631,9 @@ KTEST(kmap_local, k15_debug_guard_slots_fault_one_byte_past_the_page) {
     auto* b = static_cast<u8*>(kmap_local_page(pages.p[1]));
     EXPECT_EQ(reinterpret_cast<u32>(a), slot(1));   // odd positions only
     EXPECT_EQ(reinterpret_cast<u32>(b), slot(3));
-    EXPECT_EQ(pte_at(slot(0)), 0u);
-    EXPECT_EQ(pte_at(slot(2)), 0u);
-    EXPECT_EQ(pte_at(slot(4)), 0u);
+    EXPECT_EQ(pte_at(slot(0)).raw(), 0u);
+    EXPECT_EQ(pte_at(slot(2)).raw(), 0u);
+    EXPECT_EQ(pte_at(slot(4)).raw(), 0u);
     EXPECT_FALSE(x86::nofault_write8(a + PAGE_SIZE, 1).ok);   // one byte past
     EXPECT_FALSE(x86::nofault_write8(b + PAGE_SIZE, 1).ok);
     EXPECT_FALSE(x86::nofault_write8(b - 1, 1).ok);           // one byte before
@@ -680,7 +681,7 @@ KTEST(kmap_local, a_task_that_exits_holding_mappings_warns_and_is_cleaned_up) {
     Task* t = sched::kthread_create(exit_holding_a_mapping, page, "kmap-leaker", same_cpu);
     ASSERT_NOT_NULL(t);
     sched::kthread_join(t);
-    EXPECT_EQ(pte_at(slot(position(0))), 0u);
+    EXPECT_EQ(pte_at(slot(position(0))).raw(), 0u);
     EXPECT_FALSE(readable(slot(position(0))));
     free_page(page);
 }

@@ -49,7 +49,7 @@ constexpr unsigned VECTOR_DEBUG = 1;
 // the handler stops the stepping and the case fails.
 constexpr u32 MAX_STEPS = 20000;
 constexpr unsigned MAX_HELD = 3;   // mappings a task holds around a stepped operation
-constexpr x86::pte_t AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
+constexpr x86::PteFlags AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
 
 // ---- pages whose words name their frame ---------------------------------------
 
@@ -151,8 +151,8 @@ struct Mismatch {
     u32 eip;
     const char* what;
     unsigned pos;
-    x86::pte_t live;
-    x86::pte_t saved;
+    x86::Pte live;
+    x86::Pte saved;
 };
 
 // What the handler counts in one stepped operation.
@@ -183,7 +183,7 @@ struct Stepping {
 };
 Stepping stepping;
 
-void note(u32 eip, const char* what, unsigned pos, x86::pte_t live, x86::pte_t saved) {
+void note(u32 eip, const char* what, unsigned pos, x86::Pte live = {}, x86::Pte saved = {}) {
     if (stepping.n.mismatches++ == 0)
         stepping.n.first = {eip, what, pos, live, saved};
 }
@@ -227,21 +227,21 @@ void check_interrupted(Task* t, u32 eip) {
     const unsigned cpu = x86::this_cpu_index();
     for (unsigned pos = 0; pos < KM_MAX_IDX; ++pos) {
         const u32 va = kmap_local_slot_address(cpu, pos);
-        const x86::pte_t live = *lookup_kernel_pte(va);
-        if (live == 0)
+        const x86::Pte live = x86::read_pte(lookup_kernel_pte(VirtAddr(va)));
+        if (live.none())
             continue;
         const int p = static_cast<int>(pos);
         if (p >= kc.idx) {
-            note(eip, "a slot above the task's stack is mapped", pos, live, 0);
+            note(eip, "a slot above the task's stack is mapped", pos, live);
             continue;
         }
-        const x86::pte_t saved = kc.pteval[pos];
-        const bool being_mapped = p == kc.idx - 1 && saved == 0;
-        if ((live & ~AD) != (saved & ~AD) && !being_mapped)
+        const x86::Pte saved = kc.pteval[pos];
+        const bool being_mapped = p == kc.idx - 1 && saved.none();
+        if (live.without(AD) != saved.without(AD) && !being_mapped)
             note(eip, "a slot holds a PTE its task did not save", pos, live, saved);
-        if (!(live & x86::PTE_PRESENT))
+        if (!live.present())
             note(eip, "a slot holds a PTE that is not present", pos, live, saved);
-        else if (frame_mismatches(reinterpret_cast<const void*>(va), Pfn(live >> PAGE_SHIFT)))
+        else if (frame_mismatches(reinterpret_cast<const void*>(va), live.pfn()))
             note(eip, "a mapped slot reads another frame's words", pos, live, saved);
     }
 }
@@ -253,10 +253,10 @@ void check_interrupted(Task* t, u32 eip) {
     const unsigned pos = static_cast<unsigned>(kmap_ctrl(sched::current()).idx - 1);
     if (frame_mismatches(va, page_to_pfn(stepping.own_page)))
         note(eip, "the handler's own page reads another frame's words", pos,
-             *lookup_kernel_pte(reinterpret_cast<u32>(va)), 0);
+             x86::read_pte(lookup_kernel_pte(VirtAddr(va))));
     kunmap_local(va);
     if (kmap_local_depth() != depth)
-        note(eip, "the handler's map and unmap changed the depth", pos, 0, 0);
+        note(eip, "the handler's map and unmap changed the depth", pos);
 }
 
 bool on_single_step(x86::InterruptFrame& frame) {
@@ -360,8 +360,9 @@ void judge(ktest::Context& ktest_ctx, const char* what, u32 need, const Task* fr
     if (s.mismatches) {
         u32 offset = 0;
         const char* fn = ksym::lookup(s.first.eip, &offset, nullptr);
-        ktest_ctx.diag("first: %s at %s+%#x: position %u, live PTE %#x, saved %#x", s.first.what,
-                       fn ? fn : "?", offset, s.first.pos, s.first.live, s.first.saved);
+        ktest_ctx.diag("first: %s at %s+%#x: position %u, live PTE %#" PRIxPTE ", saved %#" PRIxPTE,
+                       s.first.what, fn ? fn : "?", offset, s.first.pos, s.first.live.raw(),
+                       s.first.saved.raw());
     }
     EXPECT_EQ(s.task_changes, from ? 1u : 0u);
     if (from) {

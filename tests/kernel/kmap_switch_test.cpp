@@ -24,7 +24,7 @@ KTEST_SUITE(kmap_switch);
 
 namespace {
 
-constexpr x86::pte_t AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
+constexpr x86::PteFlags AD = x86::PTE_ACCESSED | x86::PTE_DIRTY;
 
 struct Injection {
     Atomic<u32> armed{0};
@@ -101,9 +101,10 @@ u32 slots_exact(Task* me) {
     const unsigned cpu = x86::this_cpu_index();
     u32 bad = 0;
     for (unsigned pos = 0; pos < KM_MAX_IDX; ++pos) {
-        const x86::pte_t live = *lookup_kernel_pte(kmap_local_slot_address(cpu, pos));
-        const x86::pte_t want = static_cast<int>(pos) < kc.idx ? kc.pteval[pos] : 0;
-        bad += (live & ~AD) != (want & ~AD);
+        const VirtAddr slot(kmap_local_slot_address(cpu, pos));
+        const x86::Pte live = x86::read_pte(lookup_kernel_pte(slot));
+        const x86::Pte want = static_cast<int>(pos) < kc.idx ? kc.pteval[pos] : x86::Pte();
+        bad += live.without(AD) != want.without(AD);
     }
     return bad;
 }

@@ -41,7 +41,7 @@ KTEST(mm_fixmap, slot_maps_a_highmem_page_and_clear_unmaps_it) {
     Page* page = alloc_page(Gfp::HighUser);
     ASSERT_NOT_NULL(page);
     ASSERT_TRUE(is_highmem(page));
-    const x86::pte_t flags = x86::PTE_PRESENT | x86::PTE_WRITE;
+    const x86::PteFlags flags = x86::PTE_PRESENT | x86::PTE_WRITE;
     set_fixmap(test_slot(0), page_to_phys(page), flags);
     auto* a = reinterpret_cast<u32*>(fix_to_virt(test_slot(0)));
     for (u32 i = 0; i < PAGE_SIZE / 4; ++i)
@@ -63,12 +63,12 @@ KTEST(mm_fixmap, slot_maps_a_highmem_page_and_clear_unmaps_it) {
 KTEST(mm_fixmap, kmap_ptes_are_linear_across_the_whole_range_l4) {
     const u32 slots = KM_SLOTS_PER_CPU * x86::NR_CPUS;
     // The range must cross a page-table boundary, or this proves little.
-    EXPECT_NE(x86::pgd_index(fix_to_virt(FIX_KMAP_BEGIN)),
-              x86::pgd_index(fix_to_virt(FIX_KMAP_BEGIN + slots - 1)));
-    x86::pte_t* base = kmap_pte_base();
+    EXPECT_NE(x86::pde_index(VirtAddr(fix_to_virt(FIX_KMAP_BEGIN))),
+              x86::pde_index(VirtAddr(fix_to_virt(FIX_KMAP_BEGIN + slots - 1))));
+    x86::Pte* base = kmap_pte_base();
     u32 bad = 0;
     for (u32 idx = 0; idx < slots; ++idx)
-        bad += base - idx != lookup_kernel_pte(fix_to_virt(FIX_KMAP_BEGIN + idx));
+        bad += base - idx != lookup_kernel_pte(VirtAddr(fix_to_virt(FIX_KMAP_BEGIN + idx)));
     EXPECT_EQ(bad, 0u);
 }
 
@@ -79,7 +79,7 @@ struct LiveSlots {
     Pfn pfn[2];
     unsigned ran_on;
     u32 va[2];
-    x86::pte_t pte[2];
+    x86::Pte pte[2];
 };
 
 void map_two_on_this_cpu(void* arg) {
@@ -89,8 +89,8 @@ void map_two_on_this_cpu(void* arg) {
     void* b = kmap_local_pfn(s->pfn[1]);
     s->va[0] = reinterpret_cast<u32>(a);
     s->va[1] = reinterpret_cast<u32>(b);
-    s->pte[0] = *lookup_kernel_pte(s->va[0]);
-    s->pte[1] = *lookup_kernel_pte(s->va[1]);
+    s->pte[0] = x86::read_pte(lookup_kernel_pte(VirtAddr(a)));
+    s->pte[1] = x86::read_pte(lookup_kernel_pte(VirtAddr(b)));
     kunmap_local(b);
     kunmap_local(a);
 }
@@ -150,8 +150,8 @@ KTEST(mm_fixmap, cpu_slot_blocks_are_disjoint_l7) {
         for (unsigned n = 0; n < 2; ++n) {
             const unsigned pos = (n + 1) * KM_INCR - 1;   // odd positions in debug
             EXPECT_EQ(s.va[n], fix_to_virt(FIX_KMAP_BEGIN + KM_MAX_IDX * c + pos));
-            EXPECT_TRUE(s.pte[n] & x86::PTE_PRESENT);
-            EXPECT_EQ(s.pte[n] >> PAGE_SHIFT, s.pfn[n].value());
+            EXPECT_TRUE(s.pte[n].present());
+            EXPECT_EQ(s.pte[n].pfn(), s.pfn[n]);
         }
     }
     free_page(pages[0]);

@@ -29,11 +29,11 @@ u64 effective_mem_limit() {
     return mem >= MIN_MEM_PARAM ? mem : 0;
 }
 
-// Usable ranges as pages: clipped at 4 GiB and mem=, rounded inward.
+// Usable ranges as pages: clipped at MAX_PHYS (4 GiB) and mem=, rounded inward.
 template <typename F>
 void for_each_usable(F&& f) {
     const u64 mem = effective_mem_limit();
-    const u64 limit = mem ? min(mem, MAX_PHYS_NONPAE) : MAX_PHYS_NONPAE;
+    const u64 limit = mem ? min(mem, MAX_PHYS) : MAX_PHYS;
     for (unsigned i = 0; i < boot::boot_info.mmap_count; ++i) {
         const boot::MemoryRange& r = boot::boot_info.mmap[i];
         if (r.type != 1)
@@ -49,8 +49,8 @@ Model model() {
     Model m;
     for (unsigned i = 0; i < boot::boot_info.mmap_count; ++i) {
         const boot::MemoryRange& r = boot::boot_info.mmap[i];
-        if (r.type == 1 && r.base + r.length > MAX_PHYS_NONPAE)
-            m.clipped += r.base + r.length - max(r.base, MAX_PHYS_NONPAE);
+        if (r.type == 1 && r.base + r.length > MAX_PHYS)
+            m.clipped += r.base + r.length - max(r.base, MAX_PHYS);
     }
     for_each_usable([&](u32, u32 end) { m.max_pfn = max(m.max_pfn, end); });
     const u64 high = boot::params.highmem / PAGE_SIZE;

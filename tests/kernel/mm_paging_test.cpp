@@ -35,9 +35,9 @@ KTEST(mm_paging, direct_map_round_trip_across_lowmem) {
         void* va = phys_to_virt(pfn.phys());
         bad_round_trip += virt_to_phys(va) != pfn.phys() || page_address(pfn_to_page(pfn)) != va ||
                           virt_to_page(va) != pfn_to_page(pfn);
-        const x86::pte_t* pte = lookup_kernel_pte(reinterpret_cast<u32>(va));
-        if (pte && (*pte & x86::PTE_PRESENT)) {
-            bad_pte += (*pte >> PAGE_SHIFT) != p;
+        const x86::Pte* pte = lookup_kernel_pte(VirtAddr(va));
+        if (pte && x86::read_pte(pte).present()) {
+            bad_pte += x86::read_pte(pte).pfn() != pfn;
             u32 v;
             unreadable += !nofault_read32(va, &v);
         }
@@ -54,9 +54,9 @@ KTEST(mm_paging, direct_map_round_trip_across_lowmem) {
 }
 
 KTEST(mm_paging, kernel_pages_are_global_when_the_cpu_has_pge) {
-    const x86::pte_t* pte = lookup_kernel_pte(reinterpret_cast<u32>(&data_probe));
+    const x86::Pte* pte = lookup_kernel_pte(VirtAddr(&data_probe));
     ASSERT_NOT_NULL(pte);
-    EXPECT_EQ((*pte & x86::PTE_GLOBAL) != 0, x86::cpu_features().pge);
+    EXPECT_EQ(x86::read_pte(pte).global(), x86::cpu_features().pge);
 }
 
 KTEST(mm_paging, highmem_page_has_no_address) {
@@ -110,9 +110,9 @@ KTEST(mm_paging, layout_invariants_l1_l2_l5_l6) {
     EXPECT_LE(PKMAP_BASE + LAST_PKMAP * PAGE_SIZE, FIXADDR_START);
     EXPECT_LT(VMALLOC_START, VMALLOC_END);
     EXPECT_LE(lowmem_end(), VMALLOC_START);
-    const x86::pde_t pkmap_pde = swapper_pg_dir[x86::pgd_index(PKMAP_BASE)];   // L5
-    EXPECT_TRUE((pkmap_pde & x86::PTE_PRESENT) != 0);
-    EXPECT_EQ(lookup_kernel_pte(PKMAP_BASE), pkmap_page_table());
+    const x86::Pde* pkmap_pde = &swapper_pg_dir[x86::pde_index(VirtAddr(PKMAP_BASE))];
+    EXPECT_TRUE(x86::read_pde(pkmap_pde).present());                    // L5
+    EXPECT_EQ(lookup_kernel_pte(VirtAddr(PKMAP_BASE)), pkmap_page_table());
     u32 v;
     EXPECT_FALSE(nofault_read32(reinterpret_cast<void*>(fix_to_virt(FIX_HOLE)), &v).ok);  // L6
 }

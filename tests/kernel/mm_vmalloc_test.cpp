@@ -20,8 +20,10 @@ namespace {
 // Page tables of the vmalloc window are allocated on first use and kept.
 u32 vmalloc_page_tables() {
     u32 n = 0;
-    for (u32 i = x86::pgd_index(VMALLOC_START); i <= x86::pgd_index(VMALLOC_END - 1); ++i)
-        n += (swapper_pg_dir[i] & x86::PTE_PRESENT) != 0;
+    const u32 first = x86::pde_index(VirtAddr(VMALLOC_START));
+    const u32 last = x86::pde_index(VirtAddr(VMALLOC_END - 1));
+    for (u32 i = first; i <= last; ++i)
+        n += x86::read_pde(&swapper_pg_dir[i]).present();
     return n;
 }
 
@@ -72,9 +74,9 @@ KTEST(mm_vmalloc, areas_prefer_highmem_pages) {
     ASSERT_NOT_NULL(area);
     u32 highmem_pages = 0;
     for (u32 i = 0; i < 4; ++i) {
-        const x86::pte_t* pte = lookup_kernel_pte(reinterpret_cast<u32>(area) + i * PAGE_SIZE);
+        const x86::Pte* pte = lookup_kernel_pte(VirtAddr(area) + i * PAGE_SIZE);
         ASSERT_NOT_NULL(pte);
-        highmem_pages += is_highmem_pfn(Pfn(*pte >> PAGE_SHIFT));
+        highmem_pages += is_highmem_pfn(x86::read_pte(pte).pfn());
     }
     EXPECT_EQ(highmem_pages, min(4u, highmem_free));
     lib::memset(area, 0xab, 4 * PAGE_SIZE);

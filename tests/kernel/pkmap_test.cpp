@@ -211,13 +211,13 @@ KTEST(pkmap, p3_last_kunmap_keeps_pte_and_address_and_flushes_nothing) {
     FRESH_POOL_WITH_PAGES(1);
     void* va = kmap(pages[0]);
     const unsigned nr = slot_of(va);
-    const x86::pte_t pte = pkmap_pte(nr);
+    const x86::Pte pte = pkmap_pte(nr);
     const FlushSnapshot f0 = FlushSnapshot::now();
     const PkmapStats s0 = pkmap_stats();
     kunmap(pages[0]);
     EXPECT_EQ(pkmap_count(nr), 1);
-    EXPECT_EQ(pkmap_pte(nr), pte);
-    EXPECT_TRUE(pte & x86::PTE_PRESENT);
+    EXPECT_EQ(pkmap_pte(nr).raw(), pte.raw());
+    EXPECT_TRUE(pte.present());
     EXPECT_EQ(page_address(pages[0]), va);
     EXPECT_EQ(mismatches(va, 0), 0u);   // still mapped: the slot is only unused
     // Again: the same slot, found by the hash: a hit, no new slot, no flush.
@@ -255,7 +255,7 @@ KTEST(pkmap, p4_wrap_clears_unused_slots_with_one_full_flush_on_every_cpu) {
     EXPECT_TRUE(every_cpu_flushed(ktest_ctx, f0, f1, 1));
     unsigned still_there = 0;
     for (u32 nr = 1; nr < LAST_PKMAP; ++nr)
-        still_there += pkmap_count(nr) != 0 || pkmap_pte(nr) != 0 ||
+        still_there += pkmap_count(nr) != 0 || !pkmap_pte(nr).none() ||
                        page_address(pages[nr - 1]) != nullptr;
     EXPECT_EQ(still_there, 0u);
     EXPECT_EQ(mismatches(va, LAST_PKMAP - 1), 0u);
@@ -768,7 +768,7 @@ KTEST(pkmap, p12_every_mapped_slot_is_in_the_hash_once) {
         if (pkmap_count(nr) < 1)
             continue;
         ++mapped;
-        Page* p = pfn_to_page(Pfn(pkmap_pte(nr) >> PAGE_SHIFT));
+        Page* p = pfn_to_page(pkmap_pte(nr).pfn());
         if (reinterpret_cast<u32>(page_address(p)) != pkmap_addr(nr)) {
             if (++wrong < 4)
                 ktest_ctx.diag("slot %u: its page's address is %p", nr, page_address(p));

@@ -375,9 +375,8 @@ private:
         if (!e) {
             e = &m_entries[m_next_victim];
             m_next_victim = (m_next_victim + 1) % ENTRIES;
-            const x86::pte_t pte = region_pte_value(*m_region, page);
-            *e = {page, Pfn(pte >> PAGE_SHIFT), (pte & x86::PTE_PRESENT) != 0,
-                  (pte & x86::PTE_WRITE) != 0};
+            const x86::Pte pte = region_pte_value(*m_region, page);
+            *e = {page, pte.pfn(), pte.present(), pte.writable()};
         }
         return use(*e, va, write, value);
     }

@@ -101,18 +101,18 @@ u32 retarget_while_b_reads(bool skip_shootdown, u32* first) {
         return 0;
     *area = 0x0001d1d1;
     *static_cast<volatile u32*>(page_address(other)) = 0x000ee0ee;
-    x86::pte_t* pte = lookup_kernel_pte(reinterpret_cast<u32>(area));
-    const x86::pte_t old = *pte;
+    x86::Pte* pte = lookup_kernel_pte(VirtAddr(area));
+    const x86::Pte old = x86::read_pte(pte);
 
     static ktest::StaleRead s;
     s.start(1, area);
-    *pte = static_cast<u32>(page_to_phys(other).value()) | (old & 0xfff);
+    x86::set_pte(pte, x86::Pte::make(page_to_pfn(other), old.flags()));
     tlb_test_skip_shootdown.store(skip_shootdown);
     flush_tlb_kernel_range(reinterpret_cast<u32>(area), reinterpret_cast<u32>(area) + PAGE_SIZE);
     tlb_test_skip_shootdown.store(false);
     const u32 second = s.finish();
     // Put it back everywhere before anyone frees anything.
-    *pte = old;
+    x86::set_pte(pte, old);
     flush_tlb_kernel_range(reinterpret_cast<u32>(area), reinterpret_cast<u32>(area) + PAGE_SIZE);
     vfree(const_cast<u32*>(area));
     free_page(other);
