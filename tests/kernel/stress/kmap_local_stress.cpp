@@ -6,6 +6,7 @@
 #include "lib/random.h"
 #include "mm/buddy.h"
 #include "mm/kmap_local.h"
+#include "sched/preempt.h"
 #include "sched/sched.h"
 #include "tests/kernel/stress/workers.h"
 
@@ -178,7 +179,15 @@ bool KmapLocalStress::start(unsigned ncpus, u32 max_spin_ns) {
     return true;
 }
 
-void KmapLocalStress::ipi_round() { x86::smp_call_function(ipi_mapper, nullptr, true); }
+void KmapLocalStress::ipi_round() {
+    // Preemption off, as Linux asks of smp_call_function()'s callers. While
+    // it waits, the sender runs the calls queued for its own CPU; preempted
+    // among them, it would keep them from their senders, and a shootdown
+    // sent under a spinlock that this CPU's next task spins on would never
+    // finish (the soak deadlocked so).
+    sched::PreemptGuard no_preemption;
+    x86::smp_call_function(ipi_mapper, nullptr, true);
+}
 
 void KmapLocalStress::stop() {
     m_stop.store(1);
