@@ -23,6 +23,7 @@ void parse_params() {
         {"ktest.timeout", cmdline::Kind::Uint, &params.ktest_timeout},
         {"ktest.bench_ops", cmdline::Kind::Uint, &params.ktest_bench_ops},
         {"ktest.bench_passes", cmdline::Kind::Uint, &params.ktest_bench_passes},
+        {"ktest.soak_seconds", cmdline::Kind::Uint, &params.ktest_soak_seconds},
         {"ktest.harness_misreport", cmdline::Kind::Flag, &params.ktest_harness_misreport},
         {"mem", cmdline::Kind::Size, &params.mem},
         {"highmem", cmdline::Kind::Size, &params.highmem},

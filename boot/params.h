@@ -13,6 +13,7 @@ struct KernelParams {
     u64 ktest_timeout = 60;             // seconds per case before the watchdog fires
     u64 ktest_bench_ops = 100000;       // benchmark operations per pass
     u64 ktest_bench_passes = 5;         // benchmark passes (the median is reported)
+    u64 ktest_soak_seconds = 10;        // how long the soak runs (tools/himem soak)
     bool ktest_harness_misreport = false;
     u64 mem = 0;                        // mem=SIZE: ignore RAM above SIZE
     u64 highmem = 0;                    // highmem=SIZE: force the top SIZE of RAM into HIGHMEM

@@ -17,6 +17,7 @@
 #include "mm/zone.h"
 #include "sched/sched.h"
 #include "tests/kernel/stale_read.h"
+#include "tests/kernel/stress/pool_traffic.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -36,56 +37,12 @@ namespace {
 
 // ---- highmem pages, filled with a pattern that names them --------------------
 
-constexpr unsigned MAX_PAGES = 2 * LAST_PKMAP;
-constexpr u32 SCRATCH_WORDS = 8;   // the last words of a page: per-CPU scratch
-constexpr u32 PATTERN_WORDS = PAGE_SIZE / 4 - SCRATCH_WORDS;
-
-u32 pattern(unsigned page, u32 word) { return (page + 1) * 0x9e3779b1u + word; }
+using stress::HighPages;
+using stress::mismatches;
+using stress::pattern;
 
 // The pages a case works on (cases run one at a time).
-struct HighPages {
-    Page* page[MAX_PAGES] = {};
-    unsigned n = 0;
-
-    // `count` highmem pages, each filled through kmap_local with its pattern;
-    // false if the configuration does not have them.
-    bool get(unsigned count) {
-        put();
-        if (zone_free_pages(ZONE_HIGHMEM) < count + 64)
-            return false;
-        for (; n < count; ++n) {
-            Page* p = alloc_page(Gfp::HighUser);
-            if (!p || !is_highmem(p)) {
-                if (p)
-                    free_page(p);
-                put();
-                return false;
-            }
-            page[n] = p;
-            auto* w = static_cast<u32*>(kmap_local_page(p));
-            for (u32 i = 0; i < PAGE_SIZE / 4; ++i)
-                w[i] = i < PATTERN_WORDS ? pattern(n, i) : 0;
-            kunmap_local(w);
-        }
-        return true;
-    }
-    void put() {
-        for (unsigned i = 0; i < n; ++i)
-            free_page(page[i]);
-        n = 0;
-    }
-    Page* operator[](unsigned i) const { return page[i]; }
-};
 HighPages pages;
-
-// Counts words of page `index`'s pattern that `va` does not show.
-u32 mismatches(const void* va, unsigned index) {
-    const auto* w = static_cast<const volatile u32*>(va);
-    u32 bad = 0;
-    for (u32 i = 0; i < PATTERN_WORDS; ++i)
-        bad += w[i] != pattern(index, i);
-    return bad;
-}
 
 #define NEED_HIGHMEM_PAGES(count)                                                   \
     do {                                                                            \
@@ -875,96 +832,32 @@ KTEST(pkmap, without_the_wraps_shootdown_cpu_b_reads_the_old_page) {
     EXPECT_EQ(first, pattern(0, 0));
 }
 
-// ---- every CPU at once -----------------------------------------------------------------
-
-namespace {
-
-constexpr unsigned CONCURRENT_PAGES = LAST_PKMAP + LAST_PKMAP / 2;   // wraps happen
-constexpr unsigned MAX_WORKERS = SCRATCH_WORDS;
-
-struct Worker {
-    unsigned cpu;
-    u32 ops;                // at most this many, and only until the deadline
-    u64 deadline_ns;
-    u32 done = 0;
-    u32 bad_pattern = 0;
-    u32 bad_scratch = 0;
-    u32 last_written[CONCURRENT_PAGES] = {};   // this worker's scratch word, by page
-};
-Worker workers[MAX_WORKERS];
-sched::Completion start_line;
-
-// Maps up to 4 random pages at once (kmap has no order rule), checks each
-// page's pattern and this CPU's scratch word, writes a new scratch value,
-// sometimes sleeps holding them, unmaps in random order.
-void worker_fn(void* arg) {
-    auto* w = static_cast<Worker*>(arg);
-    Xorshift32 rng(0x5eed0000u + w->cpu);
-    start_line.wait();
-    u32 op = 0;
-    while (op < w->ops && x86::now_ns() < w->deadline_ns) {
-        unsigned idx[4];
-        void* va[4];
-        const unsigned n = 1 + rng.below(4);
-        for (unsigned k = 0; k < n; ++k, ++op) {
-            idx[k] = rng.below(CONCURRENT_PAGES);
-            va[k] = kmap(pages[idx[k]]);
-            w->bad_pattern += mismatches(va[k], idx[k]) != 0;
-            volatile u32* scratch = static_cast<u32*>(va[k]) + PATTERN_WORDS + w->cpu;
-            w->bad_scratch += *scratch != w->last_written[idx[k]];
-            *scratch = w->last_written[idx[k]] = op + 1;
-        }
-        if (rng.below(8) == 0)
-            sched::yield();
-        for (unsigned k = n; k-- > 0;) {
-            const unsigned j = rng.below(k + 1);   // any one of those still held
-            kunmap(pages[idx[j]]);
-            idx[j] = idx[k];
-        }
-    }
-    w->done = op;
-}
-
-} // namespace
+// ---- every CPU at once (tests/kernel/stress/pool_traffic.h) ---------------------------
 
 KTEST(pkmap, every_cpu_kmaps_and_kunmaps_at_once_and_sees_the_right_pages) {
     FRESH_POOL_WITH_PAGES(LAST_PKMAP + LAST_PKMAP / 2);
     // The cursor 64 slots before the wrap (every slot behind it at count 1),
     // so the workers' first misses wrap the pool.
     cycle(0, LAST_PKMAP - 64);
-    const unsigned ncpu = min(x86::num_online_cpus(), MAX_WORKERS);
     // Bounded by time as well as by count: with 8 vCPUs on 2 host cores a
     // pool-lock handoff can wait for the host to run the next vCPU in line,
     // milliseconds per operation.
-    const u32 ops = 3000 * ktest::stress_scale();
-    const u64 deadline = x86::now_ns() + 8'000'000'000ull * ktest::stress_scale();
+    const stress::Budget budget = {
+        .ops = 3000 * ktest::stress_scale(),
+        .deadline_ns = x86::now_ns() + 8'000'000'000ull * ktest::stress_scale()};
     const PkmapStats s0 = pkmap_stats();
-    start_line.reinit();
-    sched::Task* tasks[MAX_WORKERS] = {};
-    for (unsigned c = 0; c < ncpu; ++c) {
-        Worker& w = workers[c];
-        w.cpu = c;
-        w.ops = ops;
-        w.deadline_ns = deadline;
-        w.done = w.bad_pattern = w.bad_scratch = 0;
-        for (u32& v : w.last_written)
-            v = 0;
-        sched::KthreadOptions opts;
-        opts.cpu = static_cast<int>(c);
-        opts.allowed = x86::cpu_bit(c);
-        tasks[c] = sched::kthread_create(worker_fn, &w, "pkmap-worker", opts);
-        ASSERT_NOT_NULL(tasks[c]);
-    }
-    start_line.complete_all();
-    for (unsigned c = 0; c < ncpu; ++c)
-        sched::kthread_join(tasks[c]);
+    static stress::PoolTraffic traffic;
+    ASSERT_TRUE(traffic.start(pages, x86::num_online_cpus(), budget));
+    traffic.join();
     const PkmapStats s1 = pkmap_stats();
+    const unsigned ncpu = traffic.workers();
     u32 total = 0;
     for (unsigned c = 0; c < ncpu; ++c) {
-        EXPECT_EQ(workers[c].bad_pattern, 0u);
-        EXPECT_EQ(workers[c].bad_scratch, 0u);
-        EXPECT_GE(workers[c].done, 20u);   // every CPU took part
-        total += workers[c].done;
+        const stress::PoolTraffic::Worker& w = traffic.worker(c);
+        EXPECT_EQ(w.bad_pattern.load(), 0u);
+        EXPECT_EQ(w.bad_scratch.load(), 0u);
+        EXPECT_GE(w.done.load(), 20u);   // every CPU took part
+        total += w.done.load();
     }
     EXPECT_GT(s1.flushes - s0.flushes, 0u);   // the wraps were part of it
     ktest_ctx.diag("%u CPUs, %u ops: %u misses, %u hits, %u wraps, %u flushes, %u waits", ncpu,

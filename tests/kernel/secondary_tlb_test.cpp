@@ -1,18 +1,10 @@
 // Secondary-TLB notifiers (linux-highmem-spec.md §7.3, N1-N4; seeds/004)
-// and a simulated device TLB that depends on them.
-//
-// The device caches what it looked up in a faultable region - the frame,
-// whether it was writable, and also "not present" - and serves reads and
-// writes from that cache (DMA to the frame, through kmap_local), until its
-// notifier drops entries. It looks up under the region's page-table lock,
-// and it accesses memory under its own lock, which its notifier also takes:
-// so an invalidation that returns has waited for any access in flight, as an
-// IOMMU's invalidation waits for in-flight DMA.
+// and a simulated device TLB that depends on them
+// (tests/kernel/stress/device_tlb.h, shared with the soak).
 #include "arch/x86/cpu.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
 #include "arch/x86/tlb.h"
-#include "lib/random.h"
 #include "mm/buddy.h"
 #include "mm/faultable.h"
 #include "mm/layout.h"
@@ -24,6 +16,7 @@
 #include "mm/zone.h"
 #include "sched/mutex.h"
 #include "sched/sched.h"
+#include "tests/kernel/stress/device_tlb.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -32,13 +25,11 @@ KTEST_SUITE(secondary_tlb);
 
 namespace {
 
-// A region for one case, destroyed at its end.
-struct Region {
-    FaultableRegion* r;
-    explicit Region(u32 pages) : r(region_create(pages * PAGE_SIZE, "secondary-tlb test")) {}
-    ~Region() { region_destroy(r); }
-    u32 va(u32 page) const { return r->base + page * PAGE_SIZE; }
-};
+using stress::Access;
+using stress::DeviceTlb;
+using stress::Region;
+using stress::remap;
+using stress::tagged_page;
 
 // ---- a notifier that records its calls and the context they came in --------
 
@@ -285,280 +276,37 @@ KTEST(secondary_tlb, a_notification_without_the_ptl_warns) {
 
 namespace {
 
-enum class Access : u8 { Ok, NotPresent, ReadOnly };
-
-class DeviceTlb {
-public:
-    static constexpr unsigned ENTRIES = 48;
-
-    struct Stats {
-        u32 hits, misses, invalidations, entries_dropped, calls_in_interrupt;
-    };
-
-    bool attach(FaultableRegion* r) {
-        m_region = r;
-        for (Entry& e : m_entries)
-            e = {};
-        m_stats = {};
-        m_notifier.data = this;
-        return secondary_tlb_register(m_notifier, r->base, r->base + r->size, ops);
-    }
-    void detach() { secondary_tlb_unregister(m_notifier); }
-
-    // Read or write the word at `va`, as the device would: from its cache,
-    // or after a page walk that it then caches, whatever it found.
-    Access read(u32 va, u32* value) { return access(va, false, value); }
-    Access write(u32 va, u32 value) { return access(va, true, &value); }
-
-    Stats stats() const { return m_stats; }
-
-private:
-    struct Entry {
-        u32 page = 0;          // virtual page; 0: empty
-        Pfn pfn;
-        bool present = false;
-        bool writable = false;
-    };
-
-    static void invalidate(SecondaryTlbNotifier& n, u32 start, u32 end) {
-        DeviceTlb& d = *static_cast<DeviceTlb*>(n.data);
-        SpinlockGuard guard(d.m_lock);   // waits for an access in flight
-        d.m_stats.invalidations++;
-        d.m_stats.calls_in_interrupt += sched::in_interrupt();
-        for (Entry& e : d.m_entries) {
-            if (e.page && e.page >= start && e.page < end) {
-                e = {};
-                d.m_stats.entries_dropped++;
-            }
-        }
-    }
-    static constexpr SecondaryTlbOps ops = {.invalidate_secondary_tlbs = invalidate};
-
-    Entry* lookup(u32 page) {
-        for (Entry& e : m_entries)
-            if (e.page == page)
-                return &e;
-        return nullptr;
-    }
-
-    // Called with m_lock held: the "DMA" to the frame.
-    Access use(const Entry& e, u32 va, bool write, u32* value) {
-        if (!e.present)
-            return Access::NotPresent;
-        if (write && !e.writable)
-            return Access::ReadOnly;
-        LocalMapping m(pfn_to_page(e.pfn));
-        auto* word =
-            reinterpret_cast<volatile u32*>(static_cast<char*>(m.get()) + (va & ~PAGE_MASK));
-        if (write)
-            *word = *value;
-        else
-            *value = *word;
-        return Access::Ok;
-    }
-
-    Access access(u32 va, bool write, u32* value) {
-        const u32 page = va & PAGE_MASK;
-        {
-            SpinlockGuard guard(m_lock);
-            if (Entry* e = lookup(page)) {
-                m_stats.hits++;
-                return use(*e, va, write, value);
-            }
-        }
-        // A miss: walk the page table under its lock, so that no change can
-        // slip between the walk and the cache fill unnoticed.
-        RegionPtl ptl(*m_region);
-        SpinlockGuard guard(m_lock);
-        m_stats.misses++;
-        Entry* e = lookup(page);
-        if (!e) {
-            e = &m_entries[m_next_victim];
-            m_next_victim = (m_next_victim + 1) % ENTRIES;
-            const x86::Pte pte = region_pte_value(*m_region, page);
-            *e = {page, pte.pfn(), pte.present(), pte.writable()};
-        }
-        return use(*e, va, write, value);
-    }
-
-    SecondaryTlbNotifier m_notifier;
-    FaultableRegion* m_region = nullptr;
-    Spinlock m_lock;
-    Entry m_entries[ENTRIES];
-    unsigned m_next_victim = 0;
-    Stats m_stats{};
-};
-
 DeviceTlb device;
 
-// What the CPU side knows it has put at a page of the region.
-struct Expected {
-    bool present = false;
-    bool writable = false;
-    u32 tag = 0;   // word 0 of the page
-};
-
-// A fresh page with `tag` in word 0.
-Page* tagged_page(u32 tag) {
-    Page* page = alloc_page(Gfp::HighUser);
-    if (page)
-        memcpy_to_page(page, 0, &tag, 4);
-    return page;
-}
-
-bool remap(const Region& region, u32 p, u32 tag, bool writable) {
-    Page* page = tagged_page(tag);
-    if (!page)
-        return false;
-    Page* old = nullptr;
-    const bool ok = region_map_page(region.r, region.va(p), page, writable, &old);
-    if (old)
-        free_page(old);
-    return ok;
-}
-
-// ---- the randomized run -------------------------------------------------------------------
-
+// Up to four workers: their pages then fit the device's cache.
 constexpr unsigned MAX_DEVICE_WORKERS = 4;
-constexpr unsigned PAGES_PER_WORKER = 8;
-
-struct DeviceWorker {
-    const Region* region;
-    unsigned first_page;
-    u32 ops;            // at most this many, and only until the deadline
-    u64 deadline_ns;
-    u32 seed;
-    Expected expected[PAGES_PER_WORKER];
-    u32 stale_reads, wrong_faults, writes_lost, writes_through_readonly, cpu_ops_failed;
-    u32 device_ops;
-};
-DeviceWorker device_workers[MAX_DEVICE_WORKERS];
-sched::Completion device_start;
-
-u32 cpu_read(u32 va) {
-    u32 v = 0;
-    copy_from_region_inatomic(&v, reinterpret_cast<void*>(va), 4);
-    return v;
-}
-
-// One device access to page `p`, checked against what the worker knows.
-void device_op(DeviceWorker& w, unsigned p, Xorshift32& rng) {
-    const Expected& x = w.expected[p];
-    const u32 va = w.region->va(w.first_page + p);
-    ++w.device_ops;
-    if (rng.below(3) == 0) {
-        const u32 value = rng.next() | 1;
-        const Access a = device.write(va + 4, value);
-        const Access want = !x.present  ? Access::NotPresent
-                            : x.writable ? Access::Ok
-                                         : Access::ReadOnly;
-        if (a != want) {
-            // A write through a stale or downgraded entry, or a spurious fault.
-            w.writes_through_readonly += a == Access::Ok;
-            w.wrong_faults += a != Access::Ok;
-            return;
-        }
-        // It must have landed in the page mapped now.
-        if (a == Access::Ok && cpu_read(va + 4) != value)
-            ++w.writes_lost;
-        return;
-    }
-    u32 value = 0;
-    const Access a = device.read(va, &value);
-    if (a != (x.present ? Access::Ok : Access::NotPresent))
-        ++w.wrong_faults;
-    else if (a == Access::Ok && value != x.tag)
-        ++w.stale_reads;
-}
-
-// One CPU-side change to page `p`: fault in, unmap, remap, or permissions.
-void cpu_op(DeviceWorker& w, unsigned p, Xorshift32& rng) {
-    Expected& x = w.expected[p];
-    const unsigned page = w.first_page + p;
-    const u32 tag = rng.next() | 1;
-    bool ok = true;
-    switch (rng.below(5)) {
-    case 0:   // a CPU write: faults the page in if it is not there
-        if (x.present && !x.writable)
-            ok = region_protect(w.region->r, w.region->va(page), PAGE_SIZE, true);
-        ok = ok && copy_to_region(reinterpret_cast<void*>(w.region->va(page)), &tag, 4) == 0;
-        x = {true, true, tag};
-        break;
-    case 1:
-        ok = region_unmap(w.region->r, w.region->va(page), PAGE_SIZE);
-        x = {};
-        break;
-    case 2: {
-        const bool writable = rng.below(2);
-        ok = remap(*w.region, page, tag, writable);
-        x = {true, writable, tag};
-        break;
-    }
-    default: {   // permissions (no change when not present)
-        const bool writable = rng.below(2);
-        ok = region_protect(w.region->r, w.region->va(page), PAGE_SIZE, writable);
-        if (x.present)
-            x.writable = writable;
-        break;
-    }
-    }
-    w.cpu_ops_failed += !ok;
-}
-
-void device_worker_fn(void* arg) {
-    auto* w = static_cast<DeviceWorker*>(arg);
-    Xorshift32 rng(w->seed);
-    device_start.wait();
-    for (u32 i = 0; i < w->ops && (i % 16 || x86::now_ns() < w->deadline_ns); ++i) {
-        // Mostly device traffic, on a working set that fits the device's
-        // cache; one CPU-side change in six.
-        const unsigned p = rng.below(PAGES_PER_WORKER);
-        if (rng.below(6) == 0)
-            cpu_op(*w, p, rng);
-        else
-            device_op(*w, p, rng);
-    }
-}
 
 } // namespace
 
 KTEST(secondary_tlb, the_device_never_uses_a_stale_entry_across_random_changes_on_every_cpu) {
     const unsigned nworkers = min(x86::num_online_cpus(), MAX_DEVICE_WORKERS);
-    Region region(nworkers * PAGES_PER_WORKER);
+    Region region(stress::DeviceRun::region_pages(nworkers));
     ASSERT_NOT_NULL(region.r);
     ASSERT_TRUE(device.attach(region.r));
-    device_start.reinit();
     // Bounded by time too: every CPU-side change is a shootdown that waits
     // for every vCPU, and on 2 host cores shared with other work that can
     // take milliseconds.
-    const u64 deadline = x86::now_ns() + 8'000'000'000ull * ktest::stress_scale();
-    sched::Task* tasks[MAX_DEVICE_WORKERS] = {};
-    for (unsigned c = 0; c < nworkers; ++c) {
-        DeviceWorker& w = device_workers[c];
-        w = {};
-        w.region = &region;
-        w.first_page = c * PAGES_PER_WORKER;
-        w.ops = 3000 * ktest::stress_scale();
-        w.deadline_ns = deadline;
-        w.seed = 0xde71ce00u + c;
-        sched::KthreadOptions opts;
-        opts.cpu = static_cast<int>(c);
-        opts.allowed = x86::cpu_bit(c);
-        tasks[c] = sched::kthread_create(device_worker_fn, &w, "device-worker", opts);
-        ASSERT_NOT_NULL(tasks[c]);
-    }
-    device_start.complete_all();
+    const stress::Budget budget = {
+        .ops = 3000 * ktest::stress_scale(),
+        .deadline_ns = x86::now_ns() + 8'000'000'000ull * ktest::stress_scale()};
+    static stress::DeviceRun run;
+    ASSERT_TRUE(run.start(device, region, nworkers, 0xde71ce00u, budget));
+    run.join();
     u32 device_ops = 0;
     for (unsigned c = 0; c < nworkers; ++c) {
-        sched::kthread_join(tasks[c]);
-        const DeviceWorker& w = device_workers[c];
-        EXPECT_EQ(w.stale_reads, 0u);
-        EXPECT_EQ(w.writes_through_readonly, 0u);
-        EXPECT_EQ(w.writes_lost, 0u);
-        EXPECT_EQ(w.wrong_faults, 0u);   // no spurious device faults either
-        EXPECT_EQ(w.cpu_ops_failed, 0u);
-        EXPECT_GE(w.device_ops, 100u);   // every CPU took part
-        device_ops += w.device_ops;
+        const stress::DeviceRun::Worker& w = run.worker(c);
+        EXPECT_EQ(w.stale_reads.load(), 0u);
+        EXPECT_EQ(w.writes_through_readonly.load(), 0u);
+        EXPECT_EQ(w.writes_lost.load(), 0u);
+        EXPECT_EQ(w.wrong_faults.load(), 0u);   // no spurious device faults either
+        EXPECT_EQ(w.cpu_ops_failed.load(), 0u);
+        EXPECT_GE(w.device_ops.load(), 100u);   // every CPU took part
+        device_ops += w.device_ops.load();
     }
     device.detach();
     const DeviceTlb::Stats s = device.stats();

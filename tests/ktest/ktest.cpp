@@ -50,8 +50,8 @@ void Context::emit(const char* line) {
 }
 
 void Context::diag(const char* fmt, ...) {
-    char text[200];
-    char line[220];
+    char text[DIAG_BYTES];
+    char line[DIAG_BYTES + 2];
     va_list ap;
     va_start(ap, fmt);
     lib::vformat(text, sizeof(text), fmt, ap);
@@ -67,7 +67,7 @@ void Context::report_failure(CheckKind kind, const char* file, int line) {
 }
 
 void Context::fail(const char* file, int line, const char* fmt, ...) {
-    char text[200];
+    char text[DIAG_BYTES];
     va_list ap;
     va_start(ap, fmt);
     lib::vformat(text, sizeof(text), fmt, ap);
@@ -429,13 +429,17 @@ Outcome run_case(const Case& c, unsigned number, bool suite_ready) {
 unsigned current_stress = 1;
 unsigned current_bench_ops = 100000;
 unsigned current_bench_passes = 5;
+unsigned current_soak_seconds = 10;
 
 unsigned bench_ops() { return current_bench_ops; }
 unsigned bench_passes() { return current_bench_passes; }
+unsigned soak_seconds() { return current_soak_seconds; }
+unsigned timeout_seconds() { return watchdog_timeout_s; }
 
 Summary run(const Options& options) {
     current_bench_ops = options.bench_ops ? options.bench_ops : 1;
     current_bench_passes = options.bench_passes ? options.bench_passes : 1;
+    current_soak_seconds = options.soak_seconds ? options.soak_seconds : 1;
     state.filter = options.filter;
     state.misreport_closing = options.misreport_closing;
     current_stress = options.stress ? options.stress : 1;

@@ -69,6 +69,7 @@ class Context {
 public:
     static constexpr unsigned MAX_EXPECTED_WARNS = 8;
     static constexpr size_t CAPTURE_BYTES = 2048;
+    static constexpr size_t DIAG_BYTES = 320;   // a diagnostic line (the soak's are long)
 
     // A context for a case being run by the runner: reports go to the console.
     Context(const Case& c, unsigned indent);
@@ -133,6 +134,7 @@ struct Options {
     unsigned timeout_s = 60;         // ktest.timeout: the watchdog's limit per case
     unsigned bench_ops = 100000;     // ktest.bench_ops: operations per benchmark pass
     unsigned bench_passes = 5;       // ktest.bench_passes: the median of this many
+    unsigned soak_seconds = 10;      // ktest.soak_seconds: how long the soak runs
     bool misreport_closing = false;  // harness self-test: print a wrong closing line
 };
 
@@ -158,6 +160,10 @@ unsigned stress_scale();
 // Benchmark sizes (tests/kernel/bench.cpp).
 unsigned bench_ops();
 unsigned bench_passes();
+// How long the soak runs (tests/kernel/soak.cpp), and the watchdog's limit
+// per case, which must leave it room.
+unsigned soak_seconds();
+unsigned timeout_seconds();
 
 // ---- value formatting for check reports ----------------------------------
 

@@ -91,14 +91,19 @@ def make_iso(build_dir, append):
     return iso
 
 
-def run(cmd, silence=30.0, timeout=300.0, echo=False, log_path=None):
-    """Run QEMU, collect the serial log, enforce both limits."""
+def run(cmd, silence=30.0, timeout=300.0, echo=False, log_path=None, on_line=None):
+    """Run QEMU, collect the serial log, enforce both limits.
+
+    `echo` copies the serial output to stdout as it comes; `on_line`, if
+    given, is called with each whole line as it comes (without its newline).
+    """
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     chunks = []
+    partial = ""
     last_output = start
     ending = "exited"
     try:
@@ -121,6 +126,10 @@ def run(cmd, silence=30.0, timeout=300.0, echo=False, log_path=None):
             if echo:
                 sys.stdout.write(data.decode("utf-8", "replace").replace("\r\n", "\n"))
                 sys.stdout.flush()
+            if on_line:
+                *lines, partial = (partial + data.decode("utf-8", "replace")).split("\n")
+                for line in lines:
+                    on_line(line.rstrip("\r"))
     finally:
         if ending != "exited":
             kill_group(proc)
