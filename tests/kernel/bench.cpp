@@ -15,6 +15,7 @@
 #include "mm/pkmap.h"
 #include "mm/pkmap_testing.h"
 #include "sched/sched.h"
+#include "tests/kernel/helpers.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -79,51 +80,7 @@ auto timed(u32 ops, Body body) {
     };
 }
 
-Page* highmem_or_skip() {
-    Page* p = alloc_page(Gfp::HighUser);
-    if (p && !is_highmem(p)) {
-        free_page(p);
-        return nullptr;
-    }
-    return p;
-}
-
-// Highmem pages a case owns, all freed when it ends, however it ends. The
-// array is the caller's: 2 x LAST_PKMAP pointers do not belong on a stack.
-class HighmemPages : Pinned {
-public:
-    template <size_t N>
-    explicit HighmemPages(Page* (&storage)[N]) : m_page(storage), m_capacity(N) {}
-
-    ~HighmemPages() {
-        // No pool slot may go on naming a freed page.
-        kmap_flush_unused();
-        for (unsigned i = 0; i < m_count; ++i)
-            free_page(m_page[i]);
-    }
-
-    // False if the configuration lacks `count` of them (any taken are still
-    // freed at the end).
-    bool get(unsigned count) {
-        if (count > m_capacity)
-            return false;
-        while (m_count < count) {
-            Page* p = highmem_or_skip();
-            if (!p)
-                return false;
-            m_page[m_count++] = p;
-        }
-        return true;
-    }
-
-    Page* operator[](unsigned i) const { return m_page[i]; }
-    Page** from(unsigned i) const { return m_page + i; }
-
-private:
-    Page** m_page;
-    unsigned m_capacity;
-    unsigned m_count = 0;
-};
+using test_support::HighmemPages;
 
 // The kmap() loop body, the same as the kmap_local ones: map, store, unmap.
 inline void kmap_store_kunmap(Page* page, u32 i) {
@@ -135,7 +92,7 @@ inline void kmap_store_kunmap(Page* page, u32 i) {
 } // namespace
 
 KTEST(bench, kmap_local_pairs) {
-    Page* high = highmem_or_skip();
+    Page* high = test_support::alloc_highmem_page();
     Page* low = alloc_page(Gfp::Kernel);
     if (!high || !low)
         KTEST_SKIP("needs a highmem and a lowmem page");
@@ -168,7 +125,7 @@ KTEST(bench, kmap_local_pairs) {
 KTEST(bench, kmap_local_nested_4) {
     Page* pages[4];
     for (Page*& p : pages) {
-        p = highmem_or_skip();
+        p = test_support::alloc_highmem_page();
         if (!p)
             KTEST_SKIP("needs highmem pages");
     }
@@ -189,7 +146,7 @@ KTEST(bench, kmap_local_nested_4) {
 }
 
 KTEST(bench, kmap_atomic_pair) {
-    Page* high = highmem_or_skip();
+    Page* high = test_support::alloc_highmem_page();
     if (!high)
         KTEST_SKIP("needs a highmem page");
     const u32 n = ktest::bench_ops();
@@ -234,7 +191,7 @@ KTEST(bench, context_switch_holding_mappings) {
     static PingPong pp;
     for (auto& side : pp.pages)
         for (Page*& p : side) {
-            p = highmem_or_skip();
+            p = test_support::alloc_highmem_page();
             if (!p)
                 KTEST_SKIP("needs highmem pages");
         }

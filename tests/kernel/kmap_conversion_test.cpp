@@ -11,6 +11,7 @@
 #include "mm/local_mapping.h"
 #include "mm/page_copy.h"
 #include "sched/sched.h"
+#include "tests/kernel/helpers.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -19,12 +20,7 @@ KTEST_SUITE(kmap_conversion);
 
 namespace {
 
-struct Region {
-    FaultableRegion* r;
-    explicit Region(u32 size, const char* name) : r(region_create(size, name)) {}
-    ~Region() { region_destroy(r); }
-    u8* at(u32 offset) const { return reinterpret_cast<u8*>(r->base + offset); }
-};
+using test_support::Region;
 
 // A page (highmem when possible) holding a recognizable pattern.
 Page* source_page(u32 seed) {
@@ -49,7 +45,7 @@ bool region_holds(const Region& reg, u32 offset, u32 seed) {
 } // namespace
 
 KTEST(kmap_conversion, region_pages_fault_in_on_first_touch) {
-    Region reg(4 * PAGE_SIZE, "first-touch");
+    Region reg(4, "first-touch");
     ASSERT_NOT_NULL(reg.r);
     EXPECT_FALSE(region_page_present(*reg.r, reg.r->base));
     const char text[] = "faulted in";
@@ -62,7 +58,7 @@ KTEST(kmap_conversion, region_pages_fault_in_on_first_touch) {
 }
 
 KTEST(kmap_conversion, inatomic_copy_fails_fast_instead_of_faulting_in) {
-    Region reg(PAGE_SIZE, "inatomic");
+    Region reg(1, "inatomic");
     ASSERT_NOT_NULL(reg.r);
     u8 buf[64] = {1, 2, 3};
     EXPECT_EQ(copy_to_region_inatomic(reg.at(0), buf, sizeof(buf)), sizeof(buf));
@@ -97,7 +93,7 @@ void fault_while_another_sleeps(void* arg) {
 KTEST(kmap_conversion, fault_handler_keeps_cr2_across_its_sleep) {
     // Two tasks on one CPU fault on different regions; each handler sleeps,
     // so the other's fault overwrites CR2 in between.
-    Region a(PAGE_SIZE, "sleepy-a"), b(PAGE_SIZE, "sleepy-b");
+    Region a(1, "sleepy-a"), b(1, "sleepy-b");
     ASSERT_NOT_NULL(a.r);
     ASSERT_NOT_NULL(b.r);
     InjectHookGuard sleepy(sleep_in_fault);
@@ -123,7 +119,7 @@ KTEST(kmap_conversion, fault_handler_keeps_cr2_across_its_sleep) {
 // it fails on a not-yet-present page, so the caller unmaps, faults the page in
 // and tries again (spec A2, the fault half).
 KTEST(kmap_conversion, seed000_kmap_atomic_copy_fails_then_retries) {
-    Region reg(PAGE_SIZE, "atomic-copy");
+    Region reg(1, "atomic-copy");
     Page* src = source_page(0x1234);
     ASSERT_NOT_NULL(reg.r);
     ASSERT_NOT_NULL(src);
@@ -146,7 +142,7 @@ KTEST(kmap_conversion, seed000_kmap_atomic_copy_fails_then_retries) {
 // seeds/000, converted: kmap_local has no implicit pagefault_disable, so the
 // plain copy faults the page in (and may sleep) and succeeds in one pass.
 KTEST(kmap_conversion, seed000_kmap_local_plain_copy_succeeds_in_one_pass) {
-    Region reg(PAGE_SIZE, "local-copy");
+    Region reg(1, "local-copy");
     Page* src = source_page(0x5678);
     ASSERT_NOT_NULL(reg.r);
     ASSERT_NOT_NULL(src);
@@ -162,7 +158,7 @@ KTEST(kmap_conversion, seed000_kmap_local_plain_copy_succeeds_in_one_pass) {
 // is atomic, so the plain copy trips might_sleep and its fault is not resolved.
 KTEST(kmap_conversion, plain_copy_inside_kmap_atomic_is_a_bug) {
     KTEST_EXPECT_WARN("sched.might_sleep", 1);
-    Region reg(PAGE_SIZE, "atomic-plain");
+    Region reg(1, "atomic-plain");
     Page* src = source_page(0x9abc);
     ASSERT_NOT_NULL(reg.r);
     ASSERT_NOT_NULL(src);

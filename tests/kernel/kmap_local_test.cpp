@@ -16,6 +16,7 @@
 #include "mm/secondary_tlb.h"
 #include "mm/zone.h"
 #include "sched/sched.h"
+#include "tests/kernel/helpers.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -46,17 +47,7 @@ bool readable(u32 va) {
 
 x86::Pte pte_at(u32 va) { return x86::read_pte(lookup_kernel_pte(VirtAddr(va))); }
 
-// A page of HIGHMEM, or null (the caller skips): kmap_local's subject.
-Page* highmem_page() {
-    if (zone_free_pages(ZONE_HIGHMEM) == 0)
-        return nullptr;
-    Page* p = alloc_page(Gfp::HighUser);
-    if (p && !is_highmem(p)) {
-        free_page(p);
-        return nullptr;
-    }
-    return p;
-}
+using test_support::alloc_highmem_page;
 
 void fill(void* va, u32 seed) {
     auto* w = static_cast<u32*>(va);
@@ -72,24 +63,17 @@ u32 mismatches(const void* va, u32 seed) {
     return bad;
 }
 
-struct Pages {
+// Four highmem pages for a case (ok: the configuration had them).
+struct Pages : Pinned {
     Page* p[4] = {};
-    bool ok = true;
-    Pages() {
-        for (Page*& q : p)
-            ok = ok && (q = highmem_page()) != nullptr;
-    }
-    ~Pages() {
-        for (Page* q : p)
-            if (q)
-                free_page(q);
-    }
+    test_support::HighmemPages owned{p};
+    bool ok = owned.get(4);
 };
 
 } // namespace
 
 KTEST(kmap_local, k1_highmem_page_maps_into_this_cpus_block) {
-    Page* page = highmem_page();
+    Page* page = alloc_highmem_page();
     if (!page)
         KTEST_SKIP("needs a free highmem page");
     auto* va = static_cast<u32*>(kmap_local_page(page));
@@ -144,7 +128,7 @@ KTEST(kmap_local, k4_the_limit_minus_one_nested_mappings_succeed) {
     constexpr unsigned MAX = (KM_MAX_IDX - 1) / KM_INCR;   // 15, or 16 in debug
     Page* pages[16] = {};
     for (unsigned i = 0; i < MAX; ++i) {
-        pages[i] = highmem_page();
+        pages[i] = alloc_highmem_page();
         if (!pages[i]) {
             for (unsigned k = 0; k < i; ++k)
                 free_page(pages[k]);
@@ -213,7 +197,7 @@ KTEST(kmap_local, k9_kmap_local_pfn_of_lowmem_uses_a_slot) {
 }
 
 KTEST(kmap_local, k10_migration_disabled_preemption_and_faults_untouched) {
-    Page* page = highmem_page();
+    Page* page = alloc_highmem_page();
     if (!page)
         KTEST_SKIP("needs a free highmem page");
     const u32 migrate = sched::migrate_disable_count();
@@ -513,14 +497,11 @@ void notifier_maps_on_top(SecondaryTlbNotifier&, u32, u32) { map_on_top(); }
 const SecondaryTlbOps maps_on_top_ops = {.invalidate_secondary_tlbs = notifier_maps_on_top};
 
 struct RegionMappingOnFault : Pinned {
-    FaultableRegion* r = region_create(PAGE_SIZE, "kmap-on-fault");
+    test_support::Region region{1, "kmap-on-fault"};
+    FaultableRegion* r = region.r;
     SecondaryTlbNotifier n;
-    bool ok = r && secondary_tlb_register(n, r->base, r->base + PAGE_SIZE, maps_on_top_ops);
-    ~RegionMappingOnFault() {
-        if (ok)
-            secondary_tlb_unregister(n);
-        region_destroy(r);
-    }
+    test_support::NotifierRegistration registration{n, region, maps_on_top_ops};
+    bool ok = registration.ok();
 };
 
 void fault_under_two_mappings(ktest::Context& ktest_ctx, bool leak) {
@@ -655,7 +636,7 @@ void exit_holding_a_mapping(void* page) {
 } // namespace
 
 KTEST(kmap_local, k16_a_thread_created_while_holding_mappings_starts_empty) {
-    Page* page = highmem_page();
+    Page* page = alloc_highmem_page();
     if (!page)
         KTEST_SKIP("needs a free highmem page");
     KTEST_EXPECT_WARN("kmap_local.fork_with_mappings", 1);
@@ -671,7 +652,7 @@ KTEST(kmap_local, k16_a_thread_created_while_holding_mappings_starts_empty) {
 }
 
 KTEST(kmap_local, a_task_that_exits_holding_mappings_warns_and_is_cleaned_up) {
-    Page* page = highmem_page();
+    Page* page = alloc_highmem_page();
     if (!page)
         KTEST_SKIP("needs a free highmem page");
     KTEST_EXPECT_WARN("kmap_local.exit_with_mappings", 1);
@@ -727,7 +708,7 @@ struct SwitchCount {
 // another task ready here - that reports the atomic sleep and does not switch.
 KTEST(kmap_local, a1_kmap_atomic_disables_preemption_and_faults_for_any_page) {
     KTEST_EXPECT_WARN("sched.might_sleep", 2);
-    Page* high = highmem_page();
+    Page* high = alloc_highmem_page();
     Page* low = alloc_page(Gfp::Kernel);
     ASSERT_NOT_NULL(low);
     ReadyNeighbour neighbour;
@@ -764,7 +745,7 @@ KTEST(kmap_local, a1_kmap_atomic_disables_preemption_and_faults_for_any_page) {
 KTEST(kmap_local, a2_schedule_or_sleep_inside_kmap_atomic_warns_and_does_not_switch) {
     KTEST_EXPECT_WARN("sched.schedule_while_atomic", 1);
     KTEST_EXPECT_WARN("sched.might_sleep", 1);
-    Page* page = highmem_page();
+    Page* page = alloc_highmem_page();
     if (!page)
         page = alloc_page(Gfp::Kernel);   // the side effects are the same
     ASSERT_NOT_NULL(page);

@@ -4,6 +4,7 @@
 #include "mm/buddy.h"
 #include "mm/pkmap.h"
 #include "mm/pkmap_testing.h"
+#include "tests/kernel/helpers.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -11,8 +12,8 @@ using namespace mm;
 namespace {
 
 Page* highmem_page() {
-    Page* page = alloc_page(Gfp::HighUser);
-    if (!page || !is_highmem(page))
+    Page* page = test_support::alloc_highmem_page();
+    if (!page)
         BUG("test.no_highmem", "this crash test needs a highmem page (boot with highmem=32M)");
     // A fresh pool: the page may have been kmapped before it was freed.
     BUG_ON(!pkmap_test_reset());

@@ -14,27 +14,13 @@
 #include "lib/spinlock.h"
 #include "mm/faultable.h"
 #include "mm/secondary_tlb.h"
+#include "tests/kernel/helpers.h"
 #include "tests/kernel/stress/workers.h"
 
 namespace stress {
 
 // A region for one case (or the soak), destroyed at its end.
-struct Region : Pinned {
-    mm::FaultableRegion* r = nullptr;
-
-    Region() = default;
-    explicit Region(u32 pages) { create(pages); }
-    ~Region() { destroy(); }
-    bool create(u32 pages) {
-        r = mm::region_create(pages * mm::PAGE_SIZE, "secondary-tlb test");
-        return r != nullptr;
-    }
-    void destroy() {
-        mm::region_destroy(r);
-        r = nullptr;
-    }
-    u32 va(u32 page) const { return r->base + page * mm::PAGE_SIZE; }
-};
+using test_support::Region;
 
 enum class Access : u8 { Ok, NotPresent, ReadOnly };
 
