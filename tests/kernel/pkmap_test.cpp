@@ -18,6 +18,7 @@
 #include "sched/sched.h"
 #include "tests/kernel/stale_read.h"
 #include "tests/kernel/stress/pool_traffic.h"
+#include "tests/kernel/helpers.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
@@ -44,26 +45,19 @@ using stress::pattern;
 // The pages a case works on (cases run one at a time).
 HighPages pages;
 
-#define NEED_HIGHMEM_PAGES(count)                                                   \
-    do {                                                                            \
-        if (!pages.get(count))                                                      \
-            KTEST_SKIP("needs " #count " free highmem pages");                      \
-    } while (0)
-
 // A case on a fresh pool (pkmap_test_reset) with `count` highmem pages, and
 // the cleanup that frees them whatever happens.
 #define FRESH_POOL_WITH_PAGES(count)                                                \
-    CaseCleanup cleanup;                                                            \
-    NEED_HIGHMEM_PAGES(count);                                                      \
+    CaseCleanup cleanup(end_of_case);                                               \
+    KTEST_NEED_HIGHMEM(pages, count);                                               \
     ASSERT_TRUE(pkmap_test_reset())
 
-// Every case leaves the pages freed and the pool with nothing held.
-struct CaseCleanup {
-    ~CaseCleanup() {
-        pkmap_test_skip_wrap_shootdown(false);
-        pages.put();
-    }
-};
+// Every case leaves the pages freed and the pool's negative control off.
+void end_of_case() {
+    pkmap_test_skip_wrap_shootdown(false);
+    pages.put();
+}
+using CaseCleanup = test_support::AtScopeExit<void (*)()>;
 
 // ---- TLB counters of every CPU ----------------------------------------------
 
@@ -623,10 +617,10 @@ void kmap_loop(void* arg) {
 } // namespace
 
 KTEST(pkmap, vfree_on_one_cpu_and_kmap_wraps_on_two_neither_hang_nor_read_stale) {
-    CaseCleanup cleanup;
+    CaseCleanup cleanup(end_of_case);
     if (x86::num_online_cpus() < 3)
         KTEST_SKIP("needs three CPUs");
-    NEED_HIGHMEM_PAGES(2 * LAST_PKMAP);
+    KTEST_NEED_HIGHMEM(pages, 2 * LAST_PKMAP);
     ASSERT_TRUE(pkmap_test_reset());
     cross.stop.store(0);
     cross.vfrees.store(0);
@@ -680,8 +674,8 @@ KTEST(pkmap, p9_a_lowmem_page_is_its_direct_map_address_and_touches_no_pool_stat
 }
 
 KTEST(pkmap, p10_kmap_in_atomic_context_warns_might_sleep) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(1);
+    CaseCleanup cleanup(end_of_case);
+    KTEST_NEED_HIGHMEM(pages, 1);
     KTEST_EXPECT_WARN("sched.might_sleep", 1);
     {
         sched::PreemptGuard atomic;
@@ -750,8 +744,8 @@ KTEST(pkmap, p12_every_mapped_slot_is_in_the_hash_once) {
 // ---- kmap_to_page and the reset -----------------------------------------------------
 
 KTEST(pkmap, kmap_to_page_finds_each_kind_and_warns_on_kmap_addresses) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(2);
+    CaseCleanup cleanup(end_of_case);
+    KTEST_NEED_HIGHMEM(pages, 2);
     KTEST_EXPECT_WARN("pkmap.kmap_to_page", 1);
     KTEST_EXPECT_WARN("kmap_local.kmap_to_page", 1);
     void* k = kmap(pages[0]);
@@ -767,8 +761,8 @@ KTEST(pkmap, kmap_to_page_finds_each_kind_and_warns_on_kmap_addresses) {
 }
 
 KTEST(pkmap, the_test_reset_refuses_while_a_slot_is_held) {
-    CaseCleanup cleanup;
-    NEED_HIGHMEM_PAGES(2);
+    CaseCleanup cleanup(end_of_case);
+    KTEST_NEED_HIGHMEM(pages, 2);
     kmap(pages[0]);
     kmap(pages[1]);
     kunmap(pages[1]);
@@ -810,10 +804,10 @@ u32 b_reads_slot_1_across_a_wrap(bool skip_shootdown, u32* first) {
 } // namespace
 
 KTEST(pkmap, after_a_wrap_cpu_b_sees_the_slots_new_page) {
-    CaseCleanup cleanup;
+    CaseCleanup cleanup(end_of_case);
     if (x86::num_online_cpus() < 2)
         KTEST_SKIP("needs a second CPU");
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + 2);
+    KTEST_NEED_HIGHMEM(pages, LAST_PKMAP + 2);
     ASSERT_TRUE(pkmap_test_reset());
     u32 first = 0;
     EXPECT_EQ(b_reads_slot_1_across_a_wrap(false, &first), pattern(LAST_PKMAP + 1, 0));
@@ -821,10 +815,10 @@ KTEST(pkmap, after_a_wrap_cpu_b_sees_the_slots_new_page) {
 }
 
 KTEST(pkmap, without_the_wraps_shootdown_cpu_b_reads_the_old_page) {
-    CaseCleanup cleanup;
+    CaseCleanup cleanup(end_of_case);
     if (x86::num_online_cpus() < 2)
         KTEST_SKIP("needs a second CPU");
-    NEED_HIGHMEM_PAGES(LAST_PKMAP + 2);
+    KTEST_NEED_HIGHMEM(pages, LAST_PKMAP + 2);
     ASSERT_TRUE(pkmap_test_reset());
     // The negative control of the case above: it proves that case can fail.
     u32 first = 0;
