@@ -21,11 +21,13 @@
 #include "boot/smp_init.h"
 #include "lib/ksym.h"
 #include "lib/printk.h"
+#include "lib/string.h"
 #include "mm/fault.h"
 #include "mm/fixmap.h"
 #include "mm/init.h"
 #include "mm/kmap_local.h"
 #include "mm/pkmap.h"
+#include "mm/pks.h"
 #include "sched/sched.h"
 #include "tests/ktest/ktest.h"
 
@@ -59,6 +61,9 @@ void run_global_constructors() {
     // scheduler refuses them once it runs.
     mm::kmap_local_init();
     mm::pkmap_init();
+    mm::pks_init();
+    if (lib::strcmp(boot::params.pks_mode, "strict") == 0)
+        mm::pks_set_mode(mm::PksMode::Strict);
     sched::sched_init();
 
     if (boot::params.ktest_list) {

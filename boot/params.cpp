@@ -30,6 +30,7 @@ void parse_params() {
         {"acpi", cmdline::Kind::String, params.acpi, sizeof(params.acpi)},
         {"ktest.cpus", cmdline::Kind::Uint, &params.ktest_cpus},
         {"pkmap.stats", cmdline::Kind::Flag, &params.pkmap_stats},
+        {"pks.mode", cmdline::Kind::String, params.pks_mode, sizeof(params.pks_mode)},
     };
     if (!boot_info.has_cmdline)
         return;
@@ -39,6 +40,11 @@ void parse_params() {
     if (params.acpi[0] && lib::strcmp(params.acpi, "off") != 0) {
         printk("cmdline: acpi=%s: only acpi=off is understood, ignored\n", params.acpi);
         params.acpi[0] = '\0';
+    }
+    if (params.pks_mode[0] && lib::strcmp(params.pks_mode, "strict") != 0 &&
+        lib::strcmp(params.pks_mode, "relaxed") != 0) {
+        printk("cmdline: pks.mode=%s: strict or relaxed, ignored (relaxed stays)\n", params.pks_mode);
+        params.pks_mode[0] = '\0';
     }
     if (params.ktest_cpus > 32) {
         printk("cmdline: ktest.cpus=%llu is more than NR_CPUS, ignored\n",

@@ -20,6 +20,7 @@ struct KernelParams {
     char acpi[8] = "";                  // acpi=off: find CPUs through the MP table
     u64 ktest_cpus = 0;                 // ktest.cpus=N: the CPUs the runner gave QEMU
     bool pkmap_stats = false;           // pkmap.stats: print the kmap() pool's counters at the end
+    char pks_mode[16] = "";              // pks.mode=strict|relaxed: protection-key violations
 };
 
 extern KernelParams params;

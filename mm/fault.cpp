@@ -10,16 +10,25 @@
 #include "mm/fixmap.h"
 #include "mm/layout.h"
 #include "mm/page.h"
+#include "mm/pks.h"
 #include "mm/vmalloc.h"
 #include "sched/preempt.h"
 
 namespace mm {
 namespace {
 
+constexpr u32 PF_PK = 1u << 5;
+
 bool page_fault(x86::InterruptFrame& frame) {
     // CR2 first: once interrupts are on, or this task sleeps, another fault
     // may overwrite it.
     const u32 address = x86::read_cr2();
+    // A keyed frame's entry closed by its key's rights: the protection-key
+    // path decides (and sets the PK bit, for the report if it does not).
+    if (pks_handle_fault(frame, address))
+        return true;
+    if (frame.error_code & PF_PK)
+        return x86::fixup_exception(frame, address);   // a violation: no fault-in
     const bool not_present = !(frame.error_code & 1);
     // A faultable region's fault is resolved when the faulting code may sleep:
     // page faults not disabled, not atomic, interrupts on (Linux's
@@ -35,10 +44,15 @@ bool page_fault(x86::InterruptFrame& frame) {
     return x86::fixup_exception(frame, address);
 }
 
-void annotate(const x86::InterruptFrame&, u32 address) {
+void annotate(const x86::InterruptFrame& frame, u32 address) {
     char text[160];
     describe_address(address, text, sizeof(text));
     printk("region: %s\n", text);
+    if (frame.error_code & PF_PK) {
+        pks_describe_fault(address, text, sizeof(text));
+        printk("pks: %s: a %s of %#x denied\n", text, frame.error_code & 2 ? "write" : "read",
+               address);
+    }
 }
 
 void describe_fixmap(u32 va, char* buf, size_t size) {

@@ -12,6 +12,7 @@
 #include "mm/page.h"
 #include "mm/page_copy.h"
 #include "mm/pgtable.h"
+#include "mm/pks.h"
 #include "sched/preempt.h"
 #include "sched/sched.h"
 
@@ -36,10 +37,13 @@ x86::Pte* region_pte(u32 va) { return lookup_kernel_pte(VirtAddr(va)); }
 
 Page* pte_page(x86::Pte pte) { return pfn_to_page(pte.pfn()); }
 
-// Pages taken out of the page table, freed once every TLB forgot them.
+// Pages taken out of the page table, freed once every TLB forgot them. A
+// keyed page (mm/pks.h) is not the region's to free: it stays its owner's.
 class FreeList {
 public:
     void add(Page* page) {
+        if (pks_page_key(page))
+            return;
         page->private_data = reinterpret_cast<u32>(m_head);
         m_head = page;
     }
@@ -57,6 +61,14 @@ private:
 };
 
 enum class Effect : u8 { None, Upgraded, Invalidated };
+
+// What replacing `old` by `now` (the same frame) does to a translation:
+// an invalidation if it takes anything away, an upgrade if it only adds.
+Effect change_of(x86::Pte old, x86::Pte now) {
+    const bool lost = (old.present() && !now.present()) || (old.writable() && !now.writable());
+    const bool gained = (!old.present() && now.present()) || (!old.writable() && now.writable());
+    return lost ? Effect::Invalidated : gained ? Effect::Upgraded : Effect::None;
+}
 
 // Under the ptl, once the PTEs of [start, end) changed: an invalidation is
 // flushed from every CPU first, then every secondary TLB hears of it.
@@ -160,8 +172,8 @@ bool region_unmap(FaultableRegion* r, u32 va, u32 len) {
     for (u32 p = va; p < va + len; p += PAGE_SIZE) {
         x86::Pte* pte = region_pte(p);
         const x86::Pte old = x86::read_pte(pte);
-        if (!old.present())
-            continue;
+        if (old.none())
+            continue;   // (a keyed entry may be there and not present)
         to_free.add(pte_page(old));
         x86::pte_clear(pte);
         effect = Effect::Invalidated;
@@ -180,10 +192,18 @@ bool region_protect(FaultableRegion* r, u32 va, u32 len, bool writable) {
     for (u32 p = va; p < va + len; p += PAGE_SIZE) {
         x86::Pte* pte = region_pte(p);
         const x86::Pte old = x86::read_pte(pte);
-        if (!old.present() || old.writable() == writable)
+        if (old.none())
             continue;
-        x86::set_pte(pte, writable ? old.with(x86::PTE_WRITE) : old.without(x86::PTE_WRITE));
-        effect = writable ? Effect::Upgraded : Effect::Invalidated;
+        // A keyed frame: change what is asked for; the global rights decide
+        // what of it the entry gets.
+        const unsigned key = pks_frame_key(old.pfn());
+        const x86::Pte wanted = key ? pks_wanted(old) : old;
+        if (wanted.writable() == writable)
+            continue;
+        const x86::Pte asked = writable ? wanted.with(x86::PTE_WRITE) : wanted.without(x86::PTE_WRITE);
+        const x86::Pte now = key ? pks_protect(asked, key, pks_global_rights()) : asked;
+        x86::set_pte(pte, now);
+        effect = max(effect, change_of(old, now));
     }
     publish(*r, va, va + len, effect);
     return true;
@@ -198,13 +218,42 @@ bool region_map_page(FaultableRegion* r, u32 va, Page* page, bool writable, Page
     RegionPtl ptl(*r);
     x86::Pte* pte = region_pte(va);
     const x86::Pte old = x86::read_pte(pte);
-    const bool was_present = old.present();
-    if (was_present)
+    if (!old.none())
         *replaced = pte_page(old);
-    x86::set_pte(pte, x86::Pte::make(page_to_pfn(page), writable ? REGION_PTE : REGION_PTE_RO));
-    // Replacing a translation is an invalidation; filling a hole, an upgrade.
-    publish(*r, va, va + PAGE_SIZE, was_present ? Effect::Invalidated : Effect::Upgraded);
+    x86::Pte now = x86::Pte::make(page_to_pfn(page), writable ? REGION_PTE : REGION_PTE_RO);
+    if (const unsigned key = pks_page_key(page))
+        now = pks_protect(now, key, pks_global_rights());
+    x86::set_pte(pte, now);
+    // Replacing a translation is an invalidation; filling a hole, an upgrade
+    // (unless the key keeps the new one closed).
+    publish(*r, va, va + PAGE_SIZE,
+            old.present() ? Effect::Invalidated : now.present() ? Effect::Upgraded : Effect::None);
     return true;
+}
+
+void region_reprotect_key(unsigned key) {
+    const u32 rights = pks_global_rights();
+    for (FaultableRegion& r : regions) {
+        if (!read_once(r.used))
+            continue;
+        RegionPtl ptl(r);
+        u32 lo = ~0u, hi = 0;
+        Effect effect = Effect::None;
+        for (u32 p = r.base; p < r.base + r.size; p += PAGE_SIZE) {
+            x86::Pte* pte = region_pte(p);
+            const x86::Pte old = x86::read_pte(pte);
+            if (old.none() || pks_frame_key(old.pfn()) != key)
+                continue;
+            const x86::Pte now = pks_protect(pks_wanted(old), key, rights);
+            if (now == old)
+                continue;
+            x86::set_pte(pte, now);
+            effect = max(effect, change_of(old, now));
+            lo = min(lo, p);
+            hi = p + PAGE_SIZE;
+        }
+        publish(r, lo, hi, effect);
+    }
 }
 
 FaultableRegion* region_of(u32 va) {

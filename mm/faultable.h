@@ -84,6 +84,12 @@ u32 copy_from_region_inatomic(void* dst, const void* src, u32 n);
 // Fault every page of [va, va + n) in (may sleep); false if one cannot be.
 bool fault_in_region(void* va, u32 n);
 
+// Protection keys (mm/pks.h): rewrite every region's entries of key `key`'s
+// frames for the global rights, with the flush and the notifications a
+// change of permission brings (secondary TLBs hear of upgrades too). A keyed
+// page mapped into a region stays its owner's: unmapping does not free it.
+void region_reprotect_key(unsigned key);
+
 // The page-fault handler's part: resolve a not-present fault in a region.
 // Called with interrupts as the faulting code had them; may sleep.
 bool region_handle_fault(u32 va);

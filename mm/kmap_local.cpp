@@ -8,6 +8,7 @@
 #include "mm/fixmap.h"
 #include "mm/kmap_local_testing.h"
 #include "mm/pgtable.h"
+#include "mm/pks.h"
 #include "sched/hooks.h"
 #include "sched/sched.h"
 #include "sched/sched_testing.h"
@@ -38,9 +39,35 @@ void clear_slot(unsigned cpu, unsigned pos) {
     x86::local_invlpg(kmap_local_slot_address(cpu, pos));
 }
 
+// ---- protection keys (mm/pks.h) ----------------------------------------------------
+
+// A keyed frame is mapped with what the running context's rights allow; a
+// page mapping also enables access for its key (thread-locally) once it is
+// installed, and says so in the entry, for its unmap. Out of line: no keyed
+// frame on the common path.
+[[gnu::noinline]] x86::Pte protect_keyed(sched::Task* t, x86::Pte value, unsigned key, bool enable) {
+    ++t->pks.keyed_mappings;
+    if (enable)
+        value = value.with(x86::PTE_SOFT_ENABLED);
+    return pks_protect(value, key, x86::pkrs_read());
+}
+
+// Before a keyed entry goes: its enable undone (which may rewrite the slots).
+[[gnu::noinline]] void forget_keyed(sched::Task* t, x86::Pte e) {
+    --t->pks.keyed_mappings;
+    if (e.flags().has(x86::PTE_SOFT_ENABLED))
+        dev_page_disable_access(pfn_to_page(e.pfn()), /*global=*/false);
+}
+
+inline void forget_if_keyed(sched::Task* t, x86::Pte e) {
+    if (unlikely(!e.none() && pks_frame_key(e.pfn())))
+        forget_keyed(t, e);
+}
+
 // Pop the top entry of `kc` (no order check): used to undo leaks.
 void pop_top(KmapCtrl& kc, unsigned cpu) {
     const unsigned pos = static_cast<unsigned>(kc.idx - 1);
+    forget_if_keyed(sched::current(), kc.pteval[pos]);
     clear_slot(cpu, pos);
     kc.pteval[pos] = {};
     kc.idx -= KM_INCR;
@@ -228,7 +255,7 @@ Page* kmap_local_page_at(u32 va) {
 
 // ---- map and unmap (spec §2.3-2.5) ---------------------------------------------
 
-static void* kmap_local_pfn_prot(Pfn pfn, x86::PteFlags prot) {
+static void* kmap_local_pfn_prot(Pfn pfn, x86::PteFlags prot, bool enable = false) {
     sched::Task* t = sched::current();
     BUG_ON(!t);
     WARN_ONCE("kmap_local.in_nmi", sched::in_nmi(), "kmap_local from NMI context");
@@ -249,11 +276,16 @@ static void* kmap_local_pfn_prot(Pfn pfn, x86::PteFlags prot) {
         BUG("kmap_local.slot_busy",
             "kmap_local: slot %u of CPU %u is not empty (PTE %#" PRIxPTE ") for %s", pos, cpu,
             stale.raw(), t->name);
-    const x86::Pte value = x86::Pte::make(pfn, prot);
+    x86::Pte value = x86::Pte::make(pfn, prot);
+    const unsigned key = pks_frame_key(pfn);
+    if (unlikely(key))
+        value = protect_keyed(t, value, key, enable);
     // No flush: the slot's previous unmap (or sched_out) flushed it here.
     x86::set_pte(pte, value);
     kc.pteval[pos] = value;
     sched::preempt_enable();
+    if (unlikely(key && enable))
+        dev_page_enable_access(pfn_to_page(pfn), /*global=*/false);
     return reinterpret_cast<void*>(kmap_local_slot_address(cpu, pos));
 }
 
@@ -262,7 +294,7 @@ void* kmap_local_pfn(Pfn pfn) { return kmap_local_pfn_prot(pfn, kmap_prot); }
 void* kmap_local_page_prot(Page* page, x86::PteFlags prot) {
     if (!KMAP_FORCE_MAP && !is_highmem(page))
         return page_address(page);   // no push, no migrate_disable (K7)
-    return kmap_local_pfn_prot(page_to_pfn(page), prot);
+    return kmap_local_pfn_prot(page_to_pfn(page), prot, /*enable=*/true);
 }
 
 void* kmap_local_page(Page* page) { return kmap_local_page_prot(page, kmap_prot); }
@@ -292,6 +324,7 @@ void kunmap_local(const void* vaddr) {
     const u32 top = kmap_local_slot_address(cpu, pos);
     WARN_ONCE("kmap_local.unmap_order", addr != top,
               "kunmap_local(%#x): out of order; the top of %s's stack is %#x", addr, t->name, top);
+    forget_if_keyed(t, kc.pteval[pos]);
     // As Linux: the top slot is cleared and popped, the passed address is
     // flushed. Out of order, that leaves the wrong mapping: "malfunction".
     x86::pte_clear(slot_pte(cpu, pos));
@@ -316,6 +349,29 @@ constexpr sched::TaskHooks task_hooks{
 };
 
 } // namespace
+
+void kmap_local_reprotect(sched::Task* task, u32 rights, bool live) {
+    KmapCtrl& kc = kmap_ctrl(task);
+    const unsigned cpu = x86::this_cpu_index();
+    for (int i = 0; i < kc.idx; ++i) {
+        const auto pos = static_cast<unsigned>(i);
+        const x86::Pte e = kc.pteval[pos];
+        const unsigned key = e.none() ? 0 : pks_frame_key(e.pfn());
+        if (!key)
+            continue;
+        const x86::Pte now = pks_protect(pks_wanted(e), key, rights);
+        if (now == e)
+            continue;
+        kc.pteval[pos] = now;
+        // A slot not restored yet (between the two halves of a switch) gets
+        // the new value from pteval when it is.
+        x86::Pte* slot = slot_pte(cpu, pos);
+        if (live && !x86::read_pte(slot).none()) {
+            x86::set_pte(slot, now);
+            x86::local_invlpg(kmap_local_slot_address(cpu, pos));
+        }
+    }
+}
 
 void kmap_local_init() {
     pte_base = kmap_pte_base();

@@ -90,6 +90,11 @@ int kmap_local_depth();   // of the current task, in mappings
 // before the scheduler starts.
 void kmap_local_init();
 
+// Protection keys (mm/pks.h): rewrite every position of `task`'s stack that
+// maps a keyed frame for `rights` - the values it saved, and, if `live`, its
+// slots on this CPU that hold them (with a local flush). Preemption off.
+void kmap_local_reprotect(sched::Task* task, u32 rights, bool live);
+
 } // namespace mm
 
 #include "sched/preempt.h"

@@ -10,6 +10,7 @@
 #include "mm/kmap_local.h"
 #include "mm/page_address.h"
 #include "mm/pgtable.h"
+#include "mm/pks.h"
 #include "mm/pkmap_testing.h"
 #include "sched/preempt.h"
 #include "sched/wait.h"
@@ -52,6 +53,14 @@ public:
     ~PoolLock() { pool.lock.unlock(); }
 };
 
+// A pool entry for `pfn`: a keyed frame gets what the global rights allow
+// (the pool's entries are every CPU's).
+x86::Pte pool_entry(Pfn pfn) {
+    const x86::Pte e = x86::Pte::make(pfn, kmap_prot);
+    const unsigned key = pks_frame_key(pfn);
+    return key ? pks_protect(e, key, pks_global_rights()) : e;
+}
+
 // Clear every count-1 slot; then one shootdown of the whole pool if any was
 // cleared. Called with the lock held, at a wrap and from kmap_flush_unused.
 void flush_all_zero_pkmaps() {
@@ -61,7 +70,8 @@ void flush_all_zero_pkmaps() {
             continue;
         pool.count[nr] = 0;
         const x86::Pte pte = x86::read_pte(&ptes[nr]);
-        if (!pte.present())
+        // (A keyed frame's entry may be not present - no access - but is there.)
+        if (pte.none())
             BUG("pkmap.slot_without_pte", "pkmap slot %u has count 1 and no PTE", nr);
         // A plain clear, not an exchange: nobody reaches the PTE without the
         // lock, and the CPU sets no Accessed/Dirty bit we would lose.
@@ -117,7 +127,7 @@ void* map_new_virtual(Page* page) {
             }
             if (pool.count[nr] == 0) {
                 // No flush: a count of 0 means no TLB holds this slot.
-                x86::set_pte(&ptes[nr], x86::Pte::make(page_to_pfn(page), kmap_prot));
+                x86::set_pte(&ptes[nr], pool_entry(page_to_pfn(page)));
                 pool.count[nr] = 1;
                 set_page_address(page, slot_address(nr));
                 return slot_address(nr);
@@ -181,13 +191,20 @@ void* kmap(Page* page) {
     might_sleep();
     if (!is_highmem(page))
         return page_address(page);
-    return kmap_high(page);
+    void* va = kmap_high(page);
+    // A keyed page: access granted everywhere once it is mapped (the pool's
+    // entries are shared), for as long as some kmap() of its key holds.
+    if (unlikely(pks_page_key(page)))
+        dev_page_enable_access(page, /*global=*/true);
+    return va;
 }
 
 void kunmap(Page* page) {
     might_sleep();
     if (!is_highmem(page))
         return;
+    if (unlikely(pks_page_key(page)))
+        dev_page_disable_access(page, /*global=*/true);
     kunmap_high(page);
 }
 
@@ -204,6 +221,18 @@ Page* kmap_to_page(const void* vaddr) {
             "kmap_to_page(%p): not one of this task's kmap_local slots", vaddr);
     }
     return virt_to_page(vaddr);
+}
+
+void pkmap_reprotect_key(unsigned key) {
+    PoolLock guard;
+    const u32 rights = pks_global_rights();
+    for (u32 nr = 0; nr < LAST_PKMAP; ++nr) {
+        const x86::Pte e = x86::read_pte(&ptes[nr]);
+        if (e.none() || pks_frame_key(e.pfn()) != key)
+            continue;
+        // A flush, where one is needed, is the caller's (mm/pks.cpp).
+        x86::set_pte(&ptes[nr], pks_protect(pks_wanted(e), key, rights));
+    }
 }
 
 void kmap_flush_unused() {

@@ -67,6 +67,11 @@ Page* kmap_to_page(const void* vaddr);
 // wrap does; Linux's kmap_flush_unused).
 void kmap_flush_unused();
 
+// Protection keys (mm/pks.h): rewrite the pool's entries of key `key`'s
+// frames for the global rights. No flush: a revocation's caller makes every
+// CPU forget them.
+void pkmap_reprotect_key(unsigned key);
+
 void pkmap_init();
 
 // Counters of the pool, since boot. Per-CPU full flushes are the TLB's

@@ -59,6 +59,7 @@ struct Task {
     x86::CpuMask ran_on;
     // Subsystems' own state (sched/task_state.h).
     KmapCtrl kmap_ctrl;
+    PksState pks;
 };
 constexpr u32 TASK_SAVED_ESP = 0;
 static_assert(offsetof(Task, saved_esp) == TASK_SAVED_ESP);

@@ -10,6 +10,7 @@
 
 #include "arch/x86/kmap_size.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/pkrs.h"
 
 namespace sched {
 
@@ -21,5 +22,22 @@ struct KmapCtrl {
     x86::Pte pteval[x86::KM_MAX_IDX];
 };
 static_assert(sizeof(KmapCtrl) == sizeof(int) + x86::KM_MAX_IDX * sizeof(x86::Pte));
+
+// Protection keys (mm/pks.h). `pkrs` is the rights of this task's running
+// context: what the CPU's register holds while it runs (with the global
+// grants). A handler that runs on top of it - an interrupt, an exception -
+// gets the default rights, and the rights of the context it interrupted wait
+// in `interrupted`, one per level, until it returns. `access_count` nests
+// the thread-local enables of each key (dev_page_enable_access);
+// `keyed_mappings` counts the kmap_local positions that map a keyed frame,
+// so that a switch in looks at them only when there are some.
+struct PksState {
+    static constexpr unsigned MAX_NESTING = 8;
+    u32 pkrs = x86::PKRS_DEFAULT;
+    u32 nesting;
+    u32 interrupted[MAX_NESTING];
+    u16 access_count[x86::NR_PKEYS];
+    u32 keyed_mappings;
+};
 
 } // namespace sched

@@ -90,6 +90,11 @@ constexpr PteFlags PTE_ACCESSED{1u << 5};
 constexpr PteFlags PTE_DIRTY{1u << 6};
 constexpr PteFlags PTE_PSE{1u << 7};      // in a PDE: a large page, not a page table
 constexpr PteFlags PTE_GLOBAL{1u << 8};
+// Bits 9-11 are the software's in every mode. Protection keys (mm/pks.h)
+// use two in the entries of keyed frames: the write permission a key took
+// away, and "this mapping enabled access for its key" (undone at unmap).
+constexpr PteFlags PTE_SOFT_WRITE{1u << 9};
+constexpr PteFlags PTE_SOFT_ENABLED{1u << 10};
 
 // A frame the paging mode cannot map: BUG (paging.frame_unmappable).
 [[noreturn, gnu::cold]] void pte_frame_unmappable(Pfn pfn);

@@ -1,5 +1,7 @@
 #include "arch/x86/percpu.h"
 
+#include "arch/x86/pkrs.h"
+
 namespace x86 {
 
 PerCpu cpu_data[NR_CPUS];
@@ -9,6 +11,7 @@ void percpu_init(unsigned index, u32 apic_id) {
     c.self = &c;
     c.cpu_index = index;
     c.apic_id = apic_id;
+    c.pkrs = PKRS_DEFAULT;
 }
 
 } // namespace x86

@@ -36,6 +36,8 @@ struct PerCpu {
     u32 reschedules_received;
     u32 nmis;
     u32 need_resched;    // set by the tick, wake-ups and the reschedule IPI
+    u32 pkrs;            // the emulated protection-key rights register (x86/pkrs.h)
+    u32 pkrs_writes;     // its real writes (value changes)
 };
 
 constexpr u32 PERCPU_SELF = 0;
