@@ -19,15 +19,18 @@
 // off and TF clear (it is not stepped itself; its iret sets TF again), in
 // the context it interrupted (no hardirq count). It must not schedule, and
 // cannot: kmap_local's preempt_enable does not switch with interrupts off.
-// A timer interrupt while stepping is not stepped either (its gate clears
-// TF too); a preemption at its exit switches with TF clear, so the task it
-// switches to is not stepped, and stepping resumes when the preempted task
-// comes back through that interrupt's iret.
+// The maps and unmaps are stepped with interrupts off, so that no real
+// interrupt sets need_resched and lets a preempt_enable() switch to another
+// task with TF still set. The switch is stepped with interrupts on: a timer
+// interrupt is not stepped (its gate clears TF too), and a preemption at its
+// exit switches with TF clear, so the task it switches to is not stepped and
+// stepping resumes when the preempted task comes back through its iret.
 #include "arch/x86/cpu.h"
 #include "arch/x86/idt.h"
 #include "lib/bug.h"
 #include "lib/format.h"
 #include "lib/ksym.h"
+#include "lib/spinlock.h"
 #include "lib/string.h"
 #include "mm/buddy.h"
 #include "mm/kmap_local.h"
@@ -327,8 +330,12 @@ public:
     ~SingleStep() { stop_single_stepping(); }
 };
 
+// Stepped with interrupts off: the #DB handler is the interrupt here, and a
+// real one would set need_resched, so that the preempt_enable() ending a
+// kmap_atomic() section switched to another task, stepped in its place.
 template <typename Body>
 void step(Body&& body) {
+    IrqsaveGuard no_interrupts;
     arm(sched::current(), nullptr);
     {
         SingleStep on;

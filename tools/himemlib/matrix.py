@@ -10,40 +10,28 @@ Kinds of configuration:
 `expect` is "pass", or "fail" with `expect_reason`: a substring the verdict's
 reason must contain. Harness self-tests use the latter: a run that must be
 judged failed, for the named reason, counts as a pass of the harness.
+
+Each configuration is a config.Config. `tools/himem test` saves the expanded
+matrix in build/matrix/configs.json; CTest runs each configuration with
+`tools/himem run-config NAME` (executor.py), which leaves its result record
+in build/matrix/results/NAME.json for the summary (report.py).
 """
 
-import fnmatch
 import json
-import tomllib
 from pathlib import Path
 
 from . import build, crash, qemu
+from .config import Config, expand_crash, parse
 
 ROOT = Path(__file__).resolve().parents[2]
 MATRIX = ROOT / "tests" / "matrix.toml"
 STATE = build.BUILD / "matrix"
+RESULTS = STATE / "results"
 
 
 def load():
-    data = tomllib.loads(MATRIX.read_text())
-    defaults = data.get("defaults", {})
-    configs = []
-    for raw in data.get("config", []):
-        c = dict(defaults, **raw)
-        c.setdefault("kind", "boot")
-        c["timeout"] = float(c["timeout"])
-        c["silence"] = float(c["silence"])
-        configs.append(c)
-    names = [c["name"] for c in configs]
-    dupes = {n for n in names if names.count(n) > 1}
-    if dupes:
-        raise SystemExit(f"himem: duplicate configuration names in {MATRIX}: {sorted(dupes)}")
-    return configs
-
-
-def machine_of(config):
-    return qemu.Machine(cpus=str(config["cpus"]), memory=config["memory"],
-                        cpu_model=config["cpu_model"], accel=config["accel"])
+    """The configurations of tests/matrix.toml, crash entries unexpanded."""
+    return parse(MATRIX.read_text())
 
 
 def crash_tests(variant):
@@ -59,42 +47,30 @@ def crash_tests(variant):
 
 
 def expand(configs):
-    """Replace each crash entry by one configuration per matching crash test."""
+    """Replace each crash entry by one configuration per crash test it names."""
     expanded = []
     listed = {}
     for c in configs:
-        if c["kind"] != "crash":
+        if c.kind != "crash":
             expanded.append(c)
             continue
-        if c["variant"] not in listed:
-            listed[c["variant"]] = crash_tests(c["variant"])
-        pattern = c["crash"]
-        for name, (site, frames, manual, report) in sorted(listed[c["variant"]].items()):
-            if not fnmatch.fnmatchcase(name, pattern) or (manual and name != pattern):
-                continue
-            one = dict(c, name=f"{c['name']}.{name}", crash_name=name, site=site, frames=frames,
-                       report=report)
-            one["append"] = (c["append"] + " " if c["append"] else "") + f"ktest.crash={name}"
-            expanded.append(one)
-        if not any(e.get("crash_name") and fnmatch.fnmatchcase(e["crash_name"], pattern)
-                   for e in expanded):
-            raise SystemExit(f"himem: crash pattern '{pattern}' of {c['name']} matches no crash test")
+        if c.variant not in listed:
+            listed[c.variant] = crash_tests(c.variant)
+        expanded += expand_crash(c, listed[c.variant])
     return expanded
 
 
 def save(configs):
     STATE.mkdir(parents=True, exist_ok=True)
-    (STATE / "configs.json").write_text(json.dumps(configs, indent=1))
+    (STATE / "configs.json").write_text(json.dumps([c.to_json() for c in configs], indent=1))
 
 
 def saved():
-    return {c["name"]: c for c in json.loads((STATE / "configs.json").read_text())}
+    """The configurations `save` wrote, by name."""
+    configs = (Config.from_json(c) for c in json.loads((STATE / "configs.json").read_text()))
+    return {c.name: c for c in configs}
 
 
-def cpu_count(config):
-    """The number of CPUs QEMU's -smp argument gives ("6,sockets=2,cores=3" -> 6)."""
-    return int(str(config["cpus"]).split(",")[0])
-
-
-def is_smp(config):
-    return cpu_count(config) > 1
+def result_path(name):
+    """Where `run-config` leaves the result record of configuration `name`."""
+    return RESULTS / f"{name}.json"

@@ -190,9 +190,9 @@ void DeviceRun::worker_fn(void* arg) {
     auto* w = static_cast<Worker*>(arg);
     DeviceRun& run = *w->run;
     Xorshift32 rng(w->seed);
-    // The clock is read every 16 operations only: most operations are cache
-    // hits, cheaper than reading it.
-    for (u32 i = 0; i < run.m_budget.ops && (i % 16 || run.m_budget.time_left()); ++i) {
+    // The budget (which reads the clock) is asked every 16 operations only:
+    // most operations are cache hits, cheaper than reading the clock.
+    for (u32 i = 0; i % 16 ? i < run.m_budget.ops : run.m_budget.go_on(i); ++i) {
         const unsigned p = rng.below(PAGES_PER_WORKER);
         if (rng.below(6) == 0)
             run.cpu_op(*w, p, rng);

@@ -55,7 +55,7 @@ void PoolTraffic::worker_fn(void* arg) {
     const Budget& budget = w->run->m_budget;
     Xorshift32 rng(0x5eed0000u + w->cpu);
     u32 op = 0;
-    while (op < budget.ops && budget.time_left()) {
+    while (budget.go_on(op)) {
         unsigned idx[4];
         void* va[4];
         const unsigned n = 1 + rng.below(4);

@@ -12,15 +12,21 @@
 namespace stress {
 
 // How long a worker goes on: at most `ops` operations, not past
-// `deadline_ns`, and not once `*stop` is set. A test case bounds its run by
-// count and time; the soak by time, and by `stop` when it ends early.
+// `deadline_ns` once it has done `floor` of them, and not once `*stop` is
+// set. A test case bounds its run by count and time, with a floor that makes
+// "every CPU took part" mean something on a host too busy to run its vCPUs
+// for long (the case's watchdog still ends a worker that never gets there);
+// the soak bounds its run by time, and by `stop` when it ends early.
 struct Budget {
     u32 ops = ~0u;
     u64 deadline_ns = ~0ull;
+    u32 floor = 0;
     const Atomic<u32>* stop = nullptr;
 
-    bool time_left() const {
-        return x86::now_ns() < deadline_ns && !(stop && stop->load(MemoryOrder::Relaxed));
+    bool go_on(u32 done) const {
+        if (done >= ops || (stop && stop->load(MemoryOrder::Relaxed)))
+            return false;
+        return done < floor || x86::now_ns() < deadline_ns;
     }
 };
 
