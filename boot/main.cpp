@@ -55,7 +55,7 @@ void run_global_constructors() {
     boot::parse_params();
     x86::cpuid_init();
     mm::mm_init({.map = boot::memory_map(), .mem_limit = boot::params.mem,
-                 .highmem_bytes = boot::params.highmem});
+                 .highmem_bytes = boot::params.highmem, .pmem = &boot::params.pmem});
     boot::smp_init({.acpi_off = boot::params.acpi[0] != '\0'});
     // Subsystems with per-task state register their task hooks first: the
     // scheduler refuses them once it runs.

@@ -27,6 +27,7 @@ void parse_params() {
         {"ktest.harness_misreport", cmdline::Kind::Flag, &params.ktest_harness_misreport},
         {"mem", cmdline::Kind::Size, &params.mem},
         {"highmem", cmdline::Kind::Size, &params.highmem},
+        {"pmem", cmdline::Kind::SizeAt, &params.pmem},
         {"acpi", cmdline::Kind::String, params.acpi, sizeof(params.acpi)},
         {"ktest.cpus", cmdline::Kind::Uint, &params.ktest_cpus},
         {"pkmap.stats", cmdline::Kind::Flag, &params.pkmap_stats},

@@ -17,6 +17,7 @@ struct KernelParams {
     bool ktest_harness_misreport = false;
     u64 mem = 0;                        // mem=SIZE: ignore RAM above SIZE
     u64 highmem = 0;                    // highmem=SIZE: force the top SIZE of RAM into HIGHMEM
+    cmdline::SizeAtList pmem;           // pmem=SIZE@ADDR, each one: mm_init takes the first valid
     char acpi[8] = "";                  // acpi=off: find CPUs through the MP table
     u64 ktest_cpus = 0;                 // ktest.cpus=N: the CPUs the runner gave QEMU
     bool pkmap_stats = false;           // pkmap.stats: print the kmap() pool's counters at the end

@@ -65,6 +65,16 @@ struct Shown {
     }
 };
 
+// Reports a value its kind cannot parse; always false, for `return`.
+bool malformed(Kind kind, const char* value, size_t len, Reports& reports, const Shown& key) {
+    const char* what = kind == Kind::Uint ? "number"
+                       : kind == Kind::Size ? "size (like 512M)"
+                                            : "SIZE@ADDR (like 16M@0x60000000)";
+    const Shown shown(value, len);
+    reports.say("cmdline: %s: '%s' is not a valid %s, ignored", key.text, shown.text, what);
+    return false;
+}
+
 bool accept(const Param& p, const char* value, size_t len, Reports& reports, const Shown& key) {
     switch (p.kind) {
     case Kind::Flag:
@@ -82,14 +92,23 @@ bool accept(const Param& p, const char* value, size_t len, Reports& reports, con
     case Kind::Uint:
     case Kind::Size: {
         u64 v = 0;
-        const bool ok = p.kind == Kind::Uint ? parse_uint(value, len, v) : parse_size(value, len, v);
-        if (!ok) {
+        if (!(p.kind == Kind::Uint ? parse_uint(value, len, v) : parse_size(value, len, v)))
+            return malformed(p.kind, value, len, reports, key);
+        *static_cast<u64*>(p.dest) = v;
+        return true;
+    }
+    case Kind::SizeAt: {
+        SizeAt v;
+        if (!parse_size_at(value, len, v))
+            return malformed(p.kind, value, len, reports, key);
+        auto& list = *static_cast<SizeAtList*>(p.dest);
+        if (list.count == SizeAtList::CAPACITY) {
             const Shown shown(value, len);
-            reports.say("cmdline: %s: '%s' is not a valid %s, ignored", key.text, shown.text,
-                        p.kind == Kind::Uint ? "number" : "size (like 512M)");
+            reports.say("cmdline: %s: more than %u values, '%s' ignored", key.text,
+                        SizeAtList::CAPACITY, shown.text);
             return false;
         }
-        *static_cast<u64*>(p.dest) = v;
+        list.items[list.count++] = v;
         return true;
     }
     }
@@ -145,6 +164,19 @@ bool parse_size(const char* s, size_t len, u64& out) {
     if (shift && v > (~u64{0} >> shift))
         return false;
     out = v << shift;
+    return true;
+}
+
+bool parse_size_at(const char* s, size_t len, SizeAt& out) {
+    size_t size_len = 0;
+    while (size_len < len && s[size_len] != '@')
+        ++size_len;
+    if (size_len == len)
+        return false;
+    SizeAt v;
+    if (!parse_size(s, size_len, v.size) || !parse_uint(s + size_len + 1, len - size_len - 1, v.addr))
+        return false;
+    out = v;
     return true;
 }
 

@@ -21,6 +21,23 @@ enum class Kind {
     String,  // char[capacity]: NUL-terminated copy of the value
     Uint,    // u64*: decimal or 0x-hex
     Size,    // u64*: bytes, with an optional K/M/G suffix (powers of 1024)
+    SizeAt,  // SizeAtList*: SIZE@ADDR, a Size at a Uint; every occurrence is kept
+};
+
+// One SIZE@ADDR value (pmem=16M@0x60000000).
+struct SizeAt {
+    u64 size = 0;
+    u64 addr = 0;
+};
+
+// The values of a Kind::SizeAt parameter in command-line order. Unlike the
+// other kinds, a later occurrence does not replace an earlier one: ranges
+// add up, as with Linux's memmap=, and what several mean is for the consumer
+// to decide (it can only do so if it sees them all).
+struct SizeAtList {
+    static constexpr unsigned CAPACITY = 8;
+    SizeAt items[CAPACITY];
+    unsigned count = 0;
 };
 
 struct Param {
@@ -54,5 +71,6 @@ bool looks_like_image_path(const char* word);
 // They reject empty input, trailing junk and overflow.
 bool parse_uint(const char* text, size_t len, u64& out);
 bool parse_size(const char* text, size_t len, u64& out);
+bool parse_size_at(const char* text, size_t len, SizeAt& out);
 
 } // namespace cmdline

@@ -9,6 +9,8 @@
 #include "mm/memblock.h"
 #include "mm/page.h"
 #include "mm/pgtable.h"
+#include "mm/pkeys.h"
+#include "mm/pmem.h"
 #include "mm/zone.h"
 
 extern "C" char __boot_start[];
@@ -93,6 +95,10 @@ void mm_init(const MmParams& params) {
     pgtable_init();
     mem_map_init();
     zones_init();
+    // Checked against the final split, reserved before the buddy allocator
+    // takes what is free.
+    if (params.pmem)
+        pmem_init(*params.pmem, PMEM_KEY);
     memblock::print();
 
     // A highmem= cap may have lowered max_pfn below some usable RAM.

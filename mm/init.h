@@ -1,8 +1,9 @@
 // Memory-management bring-up, in order: the physical map, the lowmem/highmem
-// split, boot reservations, the direct map, mem_map, zones and the buddy
-// allocator.
+// split, boot reservations, the direct map, mem_map, zones, the pmem domain
+// and the buddy allocator.
 #pragma once
 
+#include "lib/cmdline.h"
 #include "lib/types.h"
 
 namespace mm {
@@ -32,6 +33,7 @@ struct MmParams {
     MemoryMap map;
     u64 mem_limit = 0;       // mem=: ignore RAM above this (0: none)
     u64 highmem_bytes = 0;   // highmem=: force this much of the top of RAM into HIGHMEM
+    const cmdline::SizeAtList* pmem = nullptr;   // pmem=SIZE@ADDR values (mm/pmem.h)
 };
 
 // Smallest mem= accepted: below this the kernel and its tables may not fit.

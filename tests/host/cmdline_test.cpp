@@ -14,6 +14,7 @@ struct Parsed {
     u64 mem = 0;
     u64 count = 7;
     bool filter_seen = false;
+    cmdline::SizeAtList ranges;
     std::vector<std::string> messages;
     cmdline::Result result;
 };
@@ -30,6 +31,7 @@ Parsed parse(const std::string& line, bool skip_first = false, bool truncated = 
         {"ktest.list", cmdline::Kind::Flag, &p.list},
         {"mem", cmdline::Kind::Size, &p.mem},
         {"count", cmdline::Kind::Uint, &p.count},
+        {"range", cmdline::Kind::SizeAt, &p.ranges},
     };
     p.result = cmdline::parse(line.c_str(), table, std::size(table), collect, &p, skip_first,
                               truncated);
@@ -161,6 +163,51 @@ TEST(Cmdline, SizeAndUintParsers) {
     EXPECT_FALSE(cmdline::parse_uint("0x1ffffffffffffffff", 19, v));
     EXPECT_FALSE(cmdline::parse_uint("0x", 2, v));
     EXPECT_FALSE(cmdline::parse_uint("-1", 2, v));
+}
+
+TEST(Cmdline, SizeAtKeepsEveryValueInOrder) {
+    const Parsed p = parse("range=16M@0x60000000 mem=1G range=0@4096");
+    ASSERT_EQ(p.ranges.count, 2u);
+    EXPECT_EQ(p.ranges.items[0].size, 16ull << 20);
+    EXPECT_EQ(p.ranges.items[0].addr, 0x60000000u);
+    EXPECT_EQ(p.ranges.items[1].size, 0u);
+    EXPECT_EQ(p.ranges.items[1].addr, 4096u);
+    EXPECT_EQ(p.result.accepted, 3u);
+    EXPECT_TRUE(p.messages.empty());
+}
+
+TEST(Cmdline, MalformedSizeAtIsReportedAndNotKept) {
+    for (const char* bad : {"range=16M", "range=@0x1000", "range=16M@", "range=16Q@0x1000",
+                            "range=1@2@3", "range=16M@4K", "range=16M 0x1000"}) {
+        const Parsed p = parse(bad);
+        EXPECT_EQ(p.ranges.count, 0u) << bad;
+        EXPECT_TRUE(said(p, "is not a valid SIZE@ADDR")) << bad;
+    }
+}
+
+TEST(Cmdline, SizeAtBeyondCapacityIsReported) {
+    std::string line;
+    for (unsigned i = 0; i <= cmdline::SizeAtList::CAPACITY; ++i)
+        line += "range=4K@" + std::to_string(i * 4096) + " ";
+    const Parsed p = parse(line);
+    EXPECT_EQ(p.ranges.count, cmdline::SizeAtList::CAPACITY);
+    EXPECT_EQ(p.ranges.items[cmdline::SizeAtList::CAPACITY - 1].addr,
+              (cmdline::SizeAtList::CAPACITY - 1) * 4096u);
+    ASSERT_EQ(p.messages.size(), 1u);
+    EXPECT_TRUE(said(p, "range: more than 8 values"));
+}
+
+TEST(Cmdline, SizeAtParser) {
+    cmdline::SizeAt v;
+    EXPECT_TRUE(cmdline::parse_size_at("4K@0x1000", 9, v));
+    EXPECT_EQ(v.size, 4096u);
+    EXPECT_EQ(v.addr, 0x1000u);
+    EXPECT_TRUE(cmdline::parse_size_at("8G@17179869184", 14, v));
+    EXPECT_EQ(v.size, 8ull << 30);
+    EXPECT_EQ(v.addr, 16ull << 30);
+    // Only `len` characters count: the '@' beyond them is not seen.
+    EXPECT_FALSE(cmdline::parse_size_at("4K@0x1000", 2, v));
+    EXPECT_FALSE(cmdline::parse_size_at("@", 1, v));
 }
 
 TEST(Cmdline, NullAndEmptyLines) {

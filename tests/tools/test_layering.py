@@ -54,7 +54,9 @@ class Layering(unittest.TestCase):
     def test_kernel_ptes_are_written_through_the_accessor(self):
         # A store into a page-table entry, by pointer or by index, that is not
         # set_pte/pte_clear: `*pte = ...`, `ptes[i] = ...`, `*lookup_kernel_pte(va) = ...`.
-        raw = re.compile(r"^\s*(\*\s*[\w:]*pte\w*(\([^)]*\))?|[\w.>-]*pte\w*\s*\[[^\]]*\])"
+        # (An indexed name is a pte one when "pte" starts it or one of its
+        # _-separated words: ptes[i], pkmap_ptes[i], not interrupted[i].)
+        raw = re.compile(r"^\s*(\*\s*[\w:]*pte\w*(\([^)]*\))?|(?:[\w.>-]*[.>])?(?:\w*_)?pte\w*\s*\[[^\]]*\])"
                          r"\s*[\^|&]?=[^=]")
         wrong = []
         for p in sources("mm"):

@@ -57,6 +57,7 @@ class Config:
     timeout: float                  # seconds in all
     silence: float                  # seconds without serial output that make a hang
     check_memory: bool = False      # boot: check the printed memory map (memcheck.py)
+    expect_log: tuple[str, ...] = ()  # boot: texts each of which some line of the log must contain
     expect: str                     # one of EXPECTS
     expect_reason: str = ""         # expect = "fail": text the verdict's reason must contain
     # The one crash test of an expanded crash entry, as ktest.list names it:
@@ -84,6 +85,7 @@ class Config:
         self._only_for_kind("crash", "crash", needed=True)
         self._only_for_kind("command", "host", needed=True)
         self._only_for_kind("check_memory", "boot", needed=False)
+        self._only_for_kind("expect_log", "boot", needed=False)
 
     def _only_for_kind(self, key, kind, needed):
         """`key` applies to configurations of `kind` only; `needed`: they must set it."""
@@ -123,7 +125,8 @@ class Config:
 
     @classmethod
     def from_json(cls, data):
-        return cls(**dict(data, frames=tuple(data["frames"]), report=tuple(data["report"])))
+        return cls(**dict(data, frames=tuple(data["frames"]), report=tuple(data["report"]),
+                          expect_log=tuple(data["expect_log"])))
 
 
 # ---- tests/matrix.toml ---------------------------------------------------------------
@@ -139,6 +142,8 @@ TOML_TYPES = {
     str: ("a string", lambda v: isinstance(v, str), str),
     bool: ("true or false", lambda v: isinstance(v, bool), bool),
     float: ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), float),
+    tuple[str, ...]: ("a list of strings",
+                      lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), tuple),
 }
 
 

@@ -10,7 +10,7 @@ import json
 import subprocess
 import time
 
-from . import build, crash, gdb, ktap, matrix, memcheck, qemu
+from . import build, crash, gdb, ktap, logcheck, matrix, memcheck, qemu
 
 
 def execute(config):
@@ -37,6 +37,11 @@ def execute(config):
         if not mem.passed:
             return result, ktap.Verdict(False, "memory map check: " + mem.reason, verdict.report)
         verdict.reason += "; " + mem.reason
+    if verdict.passed and config.expect_log:
+        lines = logcheck.check(result.log, config.expect_log)
+        if not lines.passed:
+            return result, ktap.Verdict(False, "log check: " + lines.reason, verdict.report)
+        verdict.reason += "; " + lines.reason
     return result, verdict
 
 
