@@ -283,7 +283,9 @@ KTEST(smp, spinlock_stress_on_all_cpus) {
     // ticket hand-off can wait for a host time slice.
     s.stop.store(0);
     s.min_end_ns = now_ns() + 200000000ull * ktest::stress_scale();
-    s.cap_ns = s.min_end_ns + 10000000000ull;
+    // The cap only ends a run that would never finish: 16 vCPUs on two busy
+    // host cores have taken over 10 s for every one to reach the floor.
+    s.cap_ns = s.min_end_ns + 30000000000ull;
     on_each_cpu(hammer, &s, true);
     u32 sum = 0;
     for (unsigned c = 0; c < num_online_cpus(); ++c) {
