@@ -201,7 +201,7 @@ bool region_protect(FaultableRegion* r, u32 va, u32 len, bool writable) {
         if (wanted.writable() == writable)
             continue;
         const x86::Pte asked = writable ? wanted.with(x86::PTE_WRITE) : wanted.without(x86::PTE_WRITE);
-        const x86::Pte now = key ? pks_protect(asked, key, pks_global_rights()) : asked;
+        const x86::Pte now = key ? pks_protect(asked, key, pks_shared_rights()) : asked;
         x86::set_pte(pte, now);
         effect = max(effect, change_of(old, now));
     }
@@ -222,7 +222,7 @@ bool region_map_page(FaultableRegion* r, u32 va, Page* page, bool writable, Page
         *replaced = pte_page(old);
     x86::Pte now = x86::Pte::make(page_to_pfn(page), writable ? REGION_PTE : REGION_PTE_RO);
     if (const unsigned key = pks_page_key(page))
-        now = pks_protect(now, key, pks_global_rights());
+        now = pks_protect(now, key, pks_shared_rights());
     x86::set_pte(pte, now);
     // Replacing a translation is an invalidation; filling a hole, an upgrade
     // (unless the key keeps the new one closed).
@@ -232,11 +232,11 @@ bool region_map_page(FaultableRegion* r, u32 va, Page* page, bool writable, Page
 }
 
 void region_reprotect_key(unsigned key) {
-    const u32 rights = pks_global_rights();
     for (FaultableRegion& r : regions) {
         if (!read_once(r.used))
             continue;
         RegionPtl ptl(r);
+        const u32 rights = pks_shared_rights();   // under the lock: see grant_globally
         u32 lo = ~0u, hi = 0;
         Effect effect = Effect::None;
         for (u32 p = r.base; p < r.base + r.size; p += PAGE_SIZE) {

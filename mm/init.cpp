@@ -9,7 +9,6 @@
 #include "mm/memblock.h"
 #include "mm/page.h"
 #include "mm/pgtable.h"
-#include "mm/pkeys.h"
 #include "mm/pmem.h"
 #include "mm/zone.h"
 
@@ -98,7 +97,7 @@ void mm_init(const MmParams& params) {
     // Checked against the final split, reserved before the buddy allocator
     // takes what is free.
     if (params.pmem)
-        pmem_init(*params.pmem, PMEM_KEY);
+        pmem_init(*params.pmem);
     memblock::print();
 
     // A highmem= cap may have lowered max_pfn below some usable RAM.

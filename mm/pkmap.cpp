@@ -58,7 +58,7 @@ public:
 x86::Pte pool_entry(Pfn pfn) {
     const x86::Pte e = x86::Pte::make(pfn, kmap_prot);
     const unsigned key = pks_frame_key(pfn);
-    return key ? pks_protect(e, key, pks_global_rights()) : e;
+    return key ? pks_protect(e, key, pks_shared_rights()) : e;
 }
 
 // Clear every count-1 slot; then one shootdown of the whole pool if any was
@@ -225,7 +225,7 @@ Page* kmap_to_page(const void* vaddr) {
 
 void pkmap_reprotect_key(unsigned key) {
     PoolLock guard;
-    const u32 rights = pks_global_rights();
+    const u32 rights = pks_shared_rights();
     for (u32 nr = 0; nr < LAST_PKMAP; ++nr) {
         const x86::Pte e = x86::read_pte(&ptes[nr]);
         if (e.none() || pks_frame_key(e.pfn()) != key)

@@ -40,8 +40,15 @@ struct State {
     Consumer consumer[NR_PKEYS] = {{"default", nullptr}};
     Atomic<u32> nr_consumers{1};        // key 0 is everyone's
     u32 global_count[NR_PKEYS] = {};
-    // The register bits the global grants clear: all ones but the granted keys.
+    u32 generation[NR_PKEYS] = {};      // bumped by every 0->1 and 1->0 of a count
+    // The register bits the global grants clear: all ones but the granted
+    // keys. What every register is loaded with.
     Atomic<u32> global{~0u};
+    // The same for the shared entries (pool, regions): a grant takes effect
+    // here before it is published in `global`, a revocation at the same time.
+    // So an entry never allows less than `global` does, and a fault that
+    // `global` allows is only a stale TLB entry.
+    Atomic<u32> shared{~0u};
     PksMode mode = PksMode::Relaxed;
     Atomic<u32> warned_keys{0};         // relaxed mode: one WARN per key
     struct {
@@ -75,12 +82,13 @@ void reload() {
 // its creator holds.
 void on_create(sched::Task* child, sched::Task*) { child->pks = {}; }
 
-// Finish half, before kmap_local's (hooks come back in reverse order): the
-// register takes the incoming task's rights, and the entries it saved take
-// them too, so that kmap_local restores the right permissions. Nothing of
-// it is live yet (prepare_switch cleared the outgoing task's slots).
-void switch_in(sched::Task*) {
-    sched::Task* next = sched::current();
+// Prepare half, interrupts off: the register takes the incoming task's
+// rights, and the entries it saved take them too, so that kmap_local's
+// finish half restores the right permissions (none of them is live: the
+// task is off every CPU). Done here rather than in the finish half, which
+// runs with interrupts on: from the first instruction at which anything can
+// run on this CPU, the register is the incoming task's.
+void switch_out(sched::Task*, sched::Task* next) {
     const u32 rights = next->pks.pkrs & pks.global.load(MemoryOrder::Relaxed);
     x86::pkrs_write(rights);
     if (next->pks.keyed_mappings)
@@ -116,7 +124,7 @@ void irq_exit(u32 entered, x86::NestedContext) {
 constexpr sched::TaskHooks task_hooks{
     .name = "pks",
     .on_create = on_create,
-    .switch_in = switch_in,
+    .switch_out = switch_out,
     .irq_enter = irq_enter,
     .irq_exit = irq_exit,
 };
@@ -130,24 +138,42 @@ void revoke_on_cpu(void*) {
     reload();
 }
 
+// The first global enable of a key: the shared entries first, then the
+// register rights (a fault in between is judged by the register rights, so
+// it is a violation, as it was before the grant). A grant adds rights: no
+// CPU can hold a translation the entries lacked, so no flush and no IPI.
+// This CPU takes the grant in now; the others at their next switch,
+// interrupt or fault.
 void grant_globally(unsigned key) {
+    const u32 bits = x86::pkrs_key_bits(key);
+    u32 generation;
     {
         SpinlockIrqsaveGuard guard(pks.lock);
         if (pks.global_count[key]++ != 0)
             return;
-        pks.global.fetch_and(~x86::pkrs_key_bits(key));
+        generation = ++pks.generation[key];
+        pks.shared.fetch_and(~bits);
     }
     pks.stats.global_grants.fetch_add(1);
-    // Shared entries gain rights: no CPU can hold a translation they lacked,
-    // so no flush and no IPI. This CPU takes the grant in now; the others at
-    // their next reload (switch, interrupt, fault).
+    // Each rewrite reads `shared` under its table's lock: whichever of a
+    // grant and a revocation racing with it rewrites last, the entries end
+    // as the later of the two left them.
     pkmap_reprotect_key(key);
     region_reprotect_key(key);
-    sched::PreemptGuard here;
+    SpinlockIrqsaveGuard guard(pks.lock);
+    if (pks.generation[key] != generation)
+        return;   // revoked meanwhile: the grant is over before it was published
+    pks.global.fetch_and(~bits);
     reload();
 }
 
+// The last global disable of a key: this CPU's register and its kmap_local
+// slots at once (interrupts off, so nothing here runs with the rights the
+// caller no longer holds), then the shared entries, then every other CPU:
+// one call each, which flushes and reloads. The revocation is over for
+// everyone when this returns.
 void revoke_globally(unsigned key) {
+    const u32 bits = x86::pkrs_key_bits(key);
     {
         SpinlockIrqsaveGuard guard(pks.lock);
         if (WARN("pks.enable_underflow", pks.global_count[key] == 0,
@@ -155,21 +181,27 @@ void revoke_globally(unsigned key) {
             return;
         if (--pks.global_count[key] != 0)
             return;
-        pks.global.fetch_or(x86::pkrs_key_bits(key));
+        ++pks.generation[key];
+        pks.shared.fetch_or(bits);
+        pks.global.fetch_or(bits);
+        reload();
     }
     pks.stats.global_revokes.fetch_add(1);
     pkmap_reprotect_key(key);
     region_reprotect_key(key);
-    // One call per online CPU, this one included: the revocation is over for
-    // everyone when this returns.
+    // This CPU too: its TLB may hold a shared entry from before.
     x86::on_each_cpu(revoke_on_cpu, nullptr, /*wait=*/true);
 }
 
+// A change of the current task's own rights: the task's value, the register
+// and the live slots together, interrupts off. On hardware it is one WRMSR;
+// here an interrupt between the value and the slots would see them
+// disagree, and a task about to lose a right would keep it in its slots.
 void set_thread_rights(unsigned key, PkeyRights rights) {
     if (!valid_key(key))
         return;
     sched::Task* t = sched::current();
-    sched::PreemptGuard here;
+    IrqsaveGuard atomically;
     const u32 v = x86::pkrs_with(t->pks.pkrs, key, rights);
     if (v == t->pks.pkrs)
         return;
@@ -240,12 +272,11 @@ PksMode pks_mode() { return pks.mode; }
 
 void PksFault::grant(PkeyRights rights) {
     granted = true;
-    if (shared) {
-        // A shared entry cannot open for one context: the key goes
-        // unprotected everywhere, for good.
-        grant_globally(key);
+    // A shared entry cannot open for one context: the fault path abandons
+    // the key's protection everywhere, for good (a global grant never
+    // taken back), once it may wait for the pool's lock.
+    if (shared)
         return;
-    }
     if (u32* ctx = faulting_context_rights(task))
         *ctx = x86::pkrs_with(*ctx, key, rights);
 }
@@ -299,6 +330,7 @@ u32 pks_context_rights() {
 }
 
 u32 pks_global_rights() { return pks.global.load(); }
+u32 pks_shared_rights() { return pks.shared.load(); }
 
 void dev_page_enable_access(Page* page, bool global) {
     const unsigned key = pks_page_key(page);
@@ -372,6 +404,20 @@ bool pks_handle_fault(x86::InterruptFrame& frame, u32 address) {
     PksFault fault{address, write, key, t, shared};
     if (!pks_call_handler(fault))
         return false;
+    if (fault.granted && shared) {
+        // The grant rewrites the pool's and the regions' entries under
+        // their locks, taken with interrupts on: only a context that may
+        // sleep can wait for them.
+        if (!(frame.eflags & x86::EFLAGS_IF) || sched::in_atomic() || sched::pagefault_disabled()) {
+            printk("pks: key %u (%s): the violation at %#x is in a shared mapping, and the "
+                   "faulting context cannot wait to open it for everyone\n",
+                   key, pks_key_name(key), address);
+            return false;
+        }
+        x86::sti();
+        grant_globally(key);
+        x86::cli();
+    }
     pks.stats.faults_handled.fetch_add(1);
     if (fault.granted && !shared && ctx)
         kmap_local_reprotect(t, *ctx & pks.global.load(), /*live=*/true);

@@ -131,6 +131,10 @@ void pks_mk_readwrite(unsigned key);
 u32 pks_context_rights();
 // The global grants: the register bits they clear (all ones: none).
 u32 pks_global_rights();
+// The rights the shared entries (the kmap() pool, faultable regions) are
+// written with: the global grants, with a grant in progress already in and
+// a revocation in progress already out. Read under the table's lock.
+u32 pks_shared_rights();
 
 // Enable and disable access to a keyed page around its use, nested:
 // thread-locally (only the first enable and the last disable change the

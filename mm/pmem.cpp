@@ -8,6 +8,7 @@
 #include "lib/printk.h"
 #include "lib/spinlock.h"
 #include "mm/memblock.h"
+#include "mm/pks.h"
 #include "mm/pmem_testing.h"
 
 namespace mm {
@@ -86,15 +87,21 @@ const memblock::Region* first_overlapping_reservation(PhysAddr start, PhysAddr e
 
 unsigned long long ull(PhysAddr a) { return a.value(); }
 
-void create_domain(PhysAddr start, u64 size, u8 key) {
-    memblock::reserve(start, size, RESERVATION);
+void create_domain(PhysAddr start, u64 size) {
     const u32 pages = static_cast<u32>(size >> PAGE_SHIFT);
+    const unsigned key = pks_key_alloc("pmem", nullptr);
+    if (!key || !pks_tag_frames({Pfn::down(start), Pfn::down(start) + pages}, key)) {
+        printk("pmem: no protection key for the domain [%#llx-%#llx); no domain\n", ull(start),
+               ull(start + size));
+        return;
+    }
+    memblock::reserve(start, size, RESERVATION);
     const u64 bytes = BitmapView::words_for(pages) * sizeof(u32);
     const PhysAddr words = memblock::alloc(bytes, PAGE_SIZE, max_low_pfn.phys(), "pmem bitmap");
     allocator.used = BitmapView(static_cast<u32*>(phys_to_virt(words)), pages);
     allocator.used.fill(false);
     allocator.free = pages;
-    domain = {Pfn::down(start), pages, key};
+    domain = {Pfn::down(start), pages, static_cast<u8>(key)};
     printk("pmem: domain [%#llx-%#llx): %s, %u pages of highmem, key %u\n", ull(start),
            ull(start + size), SizeText(size).text, pages, key);
 }
@@ -166,16 +173,13 @@ PmemCheck pmem_check(const cmdline::SizeAt& request, char* why, size_t why_size)
     return PmemCheck::Ok;
 }
 
-void pmem_init(const cmdline::SizeAtList& requested, u8 key) {
-    if (WARN("pmem.bad_key", key == PKEY_DEFAULT || key >= NR_PKEYS,
-             "pmem_init: key %u is not a consumer key; no domain", key))
-        return;
+void pmem_init(const cmdline::SizeAtList& requested) {
     for (unsigned i = 0; i < requested.count; ++i) {
         const cmdline::SizeAt& r = requested.items[i];
         char why[160];
         const PmemCheck check = pmem_check(r, why, sizeof(why));
         if (check == PmemCheck::Ok)
-            create_domain(PhysAddr(r.addr), r.size, key);
+            create_domain(PhysAddr(r.addr), r.size);
         else
             printk("pmem: %s@%#llx ignored (%s): %s\n", SizeText(r.size).text,
                    static_cast<unsigned long long>(r.addr), pmem_check_name(check), why);

@@ -17,11 +17,12 @@
 //     reached only through a temporary mapping, where keys take effect;
 //   - is allocated from explicitly, a page at a time (pmem_alloc_page).
 //
-// The key of a page is kept outside the PTE (spec §9.3: a 2-level PTE has
-// no bits for one). With one domain and one key, the key of a frame is a
-// range check away; Linux's PKS/PMEM series likewise keyed whole device
-// ranges (a dev_pagemap), not single pages. Frames outside the domain have
-// PKEY_DEFAULT, "no restriction".
+// The domain's key is allocated from the protection keys (mm/pks.h) under
+// the name "pmem" when the domain is created, and its frames are tagged
+// with it there: the key of a page is kept outside the PTE (spec §9.3: a
+// 2-level PTE has no bits for one), and pks_frame_key() answers for every
+// frame, a range check away. Linux's PKS/PMEM series likewise keyed whole
+// device ranges (a dev_pagemap), not single pages.
 //
 // Context: pmem_init runs once, in mm_init on the boot CPU. It writes the
 // domain's bounds before any other CPU runs or any page is mapped, and
@@ -32,23 +33,22 @@
 
 #include "lib/cmdline.h"
 #include "mm/page.h"
-#include "mm/pkeys.h"
 
 namespace mm {
 
 struct PmemDomain {
     Pfn start;
     u32 pages = 0;            // 0: this boot has no domain
-    u8 key = PKEY_DEFAULT;
+    u8 key = 0;               // its protection key (0: no domain)
 
     PfnRange range() const { return {start, start + pages}; }
 };
 
 // Boot: check the pmem= values in command-line order and make the first
-// that passes the domain, with `key` (a consumer key, never PKEY_DEFAULT).
-// Called by mm_init after the lowmem/highmem split and the boot
-// reservations, before the buddy allocator gets the free ranges.
-void pmem_init(const cmdline::SizeAtList& requested, u8 key);
+// that passes the domain, with a protection key of its own. Called by
+// mm_init after the lowmem/highmem split and the boot reservations, before
+// the buddy allocator gets the free ranges.
+void pmem_init(const cmdline::SizeAtList& requested);
 
 namespace pmem_detail {
 // Written by pmem_init only; read through the functions below.
@@ -64,11 +64,6 @@ inline bool is_pmem_pfn(Pfn pfn) {
     return pfn.value() - pmem_detail::domain.start.value() < pmem_detail::domain.pages;
 }
 inline bool is_pmem_page(const Page* page) { return is_pmem_pfn(page_to_pfn(page)); }
-
-// The protection key of a frame: the domain's key inside it, PKEY_DEFAULT
-// (no restriction) everywhere else.
-inline u8 pfn_pkey(Pfn pfn) { return is_pmem_pfn(pfn) ? pmem_detail::domain.key : PKEY_DEFAULT; }
-inline u8 page_pkey(const Page* page) { return pfn_pkey(page_to_pfn(page)); }
 
 // A free page of the domain, or null when it is used up (or absent).
 Page* pmem_alloc_page();

@@ -9,7 +9,7 @@
 #include "mm/buddy.h"
 #include "mm/memblock.h"
 #include "mm/page.h"
-#include "mm/pkeys.h"
+#include "mm/pks.h"
 #include "mm/pmem.h"
 #include "mm/pmem_testing.h"
 #include "mm/zone.h"
@@ -102,7 +102,7 @@ KTEST(mm_pmem, domain_is_the_first_valid_pmem_value) {
     EXPECT_EQ(pmem_domain().pages, want.pages());
     EXPECT_EQ(pmem_free_pages(), want.pages());   // no case leaves a page allocated
     if (want.pages())
-        EXPECT_EQ(pmem_domain().key, PMEM_KEY);
+        EXPECT_STREQ(pks_key_name(pmem_domain().key), "pmem");
     else
         EXPECT_NULL(pmem_alloc_page());
 }
@@ -146,18 +146,18 @@ KTEST(mm_pmem, key_is_the_domains_inside_and_default_outside) {
         const bool inside = d.range().contains(p);
         misplaced += is_pmem_pfn(p) != inside;
         if (inside)
-            wrong_inside += pfn_pkey(p) != d.key || page_pkey(pfn_to_page(p)) != d.key;
+            wrong_inside += pks_frame_key(p) != d.key || pks_page_key(pfn_to_page(p)) != d.key;
         else
-            keyed_outside += pfn_pkey(p) != PKEY_DEFAULT || page_pkey(pfn_to_page(p)) != PKEY_DEFAULT;
+            keyed_outside += pks_frame_key(p) != 0 || pks_page_key(pfn_to_page(p)) != 0;
     }
     EXPECT_EQ(misplaced, 0u);
     EXPECT_EQ(wrong_inside, 0u);
     EXPECT_EQ(keyed_outside, 0u);
     // Past RAM too: the check is a range, not a table that ends.
-    EXPECT_EQ(pfn_pkey(Pfn(~0u)), PKEY_DEFAULT);
+    EXPECT_EQ(pks_frame_key(Pfn(~0u)), 0u);
     if (d.pages) {
-        EXPECT_NE(d.key, PKEY_DEFAULT);
-        EXPECT_LT(d.key, NR_PKEYS);
+        EXPECT_NE(d.key, 0u);
+        EXPECT_LT(d.key, pks_nr_consumers());
     }
 }
 
