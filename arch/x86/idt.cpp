@@ -2,6 +2,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/gdt.h"
+#include "arch/x86/idt_testing.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/upcalls.h"
 #include "lib/bug.h"
@@ -17,6 +18,7 @@ namespace {
 
 u64 idt[256];
 InterruptHandler interrupt_handlers[256];
+ExceptionHandler exception_observer;   // idt_testing.h
 
 constexpr u8 GATE_INTERRUPT = 0x8e;  // present, ring 0, 32-bit interrupt gate
 constexpr u8 GATE_TASK = 0x85;       // present, ring 0, task gate
@@ -71,6 +73,12 @@ void set_exception_handler(unsigned vector, ExceptionHandler handler) {
     exception_handlers[vector] = handler;
 }
 
+void set_exception_observer(ExceptionHandler observer) {
+    WARN("x86.observer_taken", observer && exception_observer,
+         "an exception observer set over another one");
+    __atomic_store_n(&exception_observer, observer, __ATOMIC_RELEASE);
+}
+
 } // namespace x86
 
 extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
@@ -86,6 +94,9 @@ extern "C" void interrupt_dispatch(x86::InterruptFrame* frame) {
         // Faults run in the context they interrupted (a task's page fault
         // may sleep once the faultable region exists): no hardirq count.
         PERCPU_INC(exceptions);
+        if (const ExceptionHandler observe = __atomic_load_n(&exception_observer, __ATOMIC_ACQUIRE);
+            unlikely(observe) && observe(*frame))
+            return;
         NestedToken token;
         nested_context_enter(token);
         exception_dispatch(*frame);

@@ -63,7 +63,8 @@ inline bool pkrs_write(u32 value) {
     return true;
 }
 
-// Another CPU's real writes so far (tests, benchmarks).
+// Another CPU's register, and its real writes so far (tests, benchmarks).
+inline u32 pkrs_read_on(unsigned cpu) { return __atomic_load_n(&cpu_data[cpu].pkrs, __ATOMIC_RELAXED); }
 inline u32 pkrs_writes(unsigned cpu) { return __atomic_load_n(&cpu_data[cpu].pkrs_writes, __ATOMIC_RELAXED); }
 
 } // namespace x86

@@ -38,16 +38,17 @@
 #include "mm/local_mapping.h"
 #include "mm/pgtable.h"
 #include "sched/sched.h"
+#include "tests/kernel/single_step.h"
 #include "tests/ktest/ktest.h"
 
 using namespace mm;
 using sched::Task;
+using namespace test_support;
 
 KTEST_SUITE(kmap_step);
 
 namespace {
 
-constexpr unsigned VECTOR_DEBUG = 1;
 // Per stepped operation (the longest, a switch, takes under 500): past it
 // the handler stops the stepping and the case fails.
 constexpr u32 MAX_STEPS = 20000;
@@ -138,16 +139,11 @@ private:
 // The functions whose boundaries are counted apart, found by symbolizing
 // EIP (their own code, not what they call).
 enum Watched : unsigned { MAP, UNMAP, SCHED_OUT, SCHED_IN, NR_WATCHED };
-struct WatchedFunction {
-    const char* label;
-    const char* needle;   // in the demangled name, after "mm::"
-};
-constexpr WatchedFunction watched[NR_WATCHED] = {
-    {"kmap_local_pfn_prot", "::kmap_local_pfn_prot("},
-    {"kunmap_local", "::kunmap_local("},
-    {"sched_out", "::sched_out("},
-    {"sched_in", "::sched_in("},
-};
+constexpr const char* watched_label[NR_WATCHED] = {"kmap_local_pfn_prot", "kunmap_local",
+                                                   "sched_out", "sched_in"};
+// In the demangled names (all of them mm:: functions).
+constexpr const char* watched_needle[NR_WATCHED] = {"mm::kmap_local_pfn_prot(", "mm::kunmap_local(",
+                                                    "::sched_out(", "::sched_in("};
 constexpr u32 bit(Watched w) { return 1u << w; }
 
 struct Mismatch {
@@ -179,10 +175,7 @@ struct Stepping {
     Page* own_page = nullptr;
     Task* tasks[2] = {};              // the tasks expected to be stepped
     StepCounts n{};
-    // The symbol of the previous boundary: the next one is mostly in it too.
-    u32 sym_start = 0;
-    u32 sym_end = 0;
-    int sym_watched = -1;
+    FunctionMatcher<NR_WATCHED> watched{watched_needle};
 };
 Stepping stepping;
 
@@ -191,21 +184,6 @@ void note(u32 eip, const char* what, unsigned pos, x86::Pte live = {}, x86::Pte 
         stepping.n.first = {eip, what, pos, live, saved};
 }
 
-int watched_at(u32 eip) {
-    Stepping& s = stepping;
-    if (eip - s.sym_start < s.sym_end - s.sym_start)
-        return s.sym_watched;
-    u32 offset = 0, size = 0;
-    const char* name = ksym::lookup(eip, &offset, &size);
-    s.sym_start = eip - offset;
-    s.sym_end = s.sym_start + (size ? size : 1);
-    s.sym_watched = -1;
-    if (name && lib::strncmp(name, "mm::", 4) == 0)
-        for (unsigned w = 0; w < NR_WATCHED; ++w)
-            if (lib::strstr(name, watched[w].needle))
-                s.sym_watched = static_cast<int>(w);
-    return s.sym_watched;
-}
 
 // The interrupted task's mappings at this boundary, wherever in a map, an
 // unmap or the switch it stopped. For every position p of this CPU's block:
@@ -287,7 +265,7 @@ bool on_single_step(x86::InterruptFrame& frame) {
         ++n.foreign;   // not ours to check: its pages hold other words
         return true;
     }
-    const int w = watched_at(frame.eip);
+    const int w = s.watched.at(frame.eip);
     if (w >= 0)
         ++n.in[w];
     if (s.check_interrupted)
@@ -319,17 +297,6 @@ void arm(Task* a, Task* b) {
     stepping.active = true;
 }
 
-void stop_single_stepping() { x86::write_eflags(x86::read_eflags() & ~x86::EFLAGS_TF); }
-
-// This CPU single-steps for the object's lifetime. switch_to saves no
-// EFLAGS, so the flag goes with the CPU into the task it switches to: the
-// switch case relies on that, and ends the stepping in the incoming task.
-class [[nodiscard]] SingleStep : Pinned {
-public:
-    SingleStep() { x86::write_eflags(x86::read_eflags() | x86::EFLAGS_TF); }
-    ~SingleStep() { stop_single_stepping(); }
-};
-
 // Stepped with interrupts off: the #DB handler is the interrupt here, and a
 // real one would set need_resched, so that the preempt_enable() ending a
 // kmap_atomic() section switched to another task, stepped in its place.
@@ -355,12 +322,12 @@ void judge(ktest::Context& ktest_ctx, const char* what, u32 need, const Task* fr
     for (unsigned w = 0; w < NR_WATCHED; ++w)
         if (need & (1u << w) && n < sizeof(where))
             n += lib::format(where + n, sizeof(where) - n, "%s%u in %s", n ? ", " : "", s.in[w],
-                             watched[w].label);
+                             watched_label[w]);
     ktest_ctx.diag("%-12s %5u boundaries (%s), %u mismatches", what, s.boundaries, where,
                    s.mismatches);
     for (unsigned w = 0; w < NR_WATCHED; ++w)
         if (need & (1u << w) && s.in[w] == 0)
-            KTEST_FAIL("%s: no boundary in %s", what, watched[w].label);
+            KTEST_FAIL("%s: no boundary in %s", what, watched_label[w]);
     EXPECT_FALSE(s.overran);
     EXPECT_EQ(s.foreign, 0u);
     EXPECT_EQ(s.mismatches, 0u);
