@@ -17,6 +17,7 @@
 #include "mm/pkmap.h"
 #include "mm/pkmap_testing.h"
 #include "mm/pks.h"
+#include "mm/pmem.h"
 #include "sched/sched.h"
 #include "sched/sched_testing.h"
 #include "tests/kernel/helpers.h"
@@ -465,6 +466,39 @@ KTEST(pks, s8_kmap_local_page_opens_the_key_until_unmap_and_nests) {
 }
 
 // ---- the issue's own ------------------------------------------------------------------------
+
+// The production user of a key: the pmem= domain (mm/pmem.h). Its pages are
+// closed to everyone until a mapping opens them. Its key has no handler, so
+// the mode decides: strict, a stray write fails (here without an oops: a
+// nofault access) and leaves the page as it was; relaxed (the default), the
+// first stray access WARNs and the faulting context goes on with access.
+KTEST(pks, the_pmem_domain_is_closed_but_to_the_mappings_that_open_it) {
+    if (!pmem_domain().pages)
+        KTEST_SKIP("no pmem= domain on this boot");
+    KTEST_EXPECT_WARN("pks.relaxed", 1);
+    Page* page = pmem_alloc_page();
+    ASSERT_NOT_NULL(page);
+    AtScopeExit give_back([&] { pmem_free_page(page); });
+    const unsigned key = pmem_domain().key;
+    EXPECT_EQ(pks_page_key(page), key);
+    {
+        LocalMapping open(page);   // kmap_local_page: open for this task
+        open.as<u32>()[0] = 0x9e3e0001u;
+    }
+    void* closed = kmap_local_pfn(page_to_pfn(page));
+    pks_set_mode(PksMode::Strict);
+    const bool read_strict = readable(closed);
+    const bool wrote_strict = x86::nofault_write32(closed, 0xbad0bad0u).ok;
+    pks_set_mode(PksMode::Relaxed);
+    EXPECT_FALSE(read_strict);
+    EXPECT_FALSE(wrote_strict);
+    EXPECT_TRUE(readable(closed));                            // let through, with the WARN
+    EXPECT_TRUE(x86::pkrs_rights(pks_context_rights(), key) != PkeyRights::NoAccess);
+    pks_mk_noaccess(key);                                     // this task's own grant ends
+    kunmap_local(closed);
+    LocalMapping check(page);
+    EXPECT_EQ(check.as<u32>()[0], 0x9e3e0001u);
+}
 
 KTEST(pks, a_stray_write_through_a_stale_kmap_address_is_caught_and_changes_nothing) {
     NEED_KEYED_PAGES(pages, key_t, 0);
