@@ -42,14 +42,20 @@ void clear_slot(unsigned cpu, unsigned pos) {
 // ---- protection keys (mm/pks.h) ----------------------------------------------------
 
 // A keyed frame is mapped with what the running context's rights allow; a
-// page mapping also enables access for its key (thread-locally) once it is
-// installed, and says so in the entry, for its unmap. Out of line: no keyed
-// frame on the common path.
-[[gnu::noinline]] x86::Pte protect_keyed(sched::Task* t, x86::Pte value, unsigned key, bool enable) {
+// page mapping then enables access for its key (thread-locally: the slot is
+// rewritten with it) and says so in the entry, for its unmap. Out of line,
+// and the unmap's test is the task's count of keyed mappings: a map and
+// unmap pair of any other frame pays a compare or two for the keys.
+[[gnu::noinline]] void install_keyed(sched::Task* t, x86::Pte* pte, x86::Pte* saved, x86::Pte value,
+                                     unsigned key, bool enable) {
     ++t->pks.keyed_mappings;
     if (enable)
         value = value.with(x86::PTE_SOFT_ENABLED);
-    return pks_protect(value, key, x86::pkrs_read());
+    value = pks_protect(value, key, x86::pkrs_read());
+    x86::set_pte(pte, value);
+    *saved = value;
+    if (enable)
+        dev_page_enable_access(pfn_to_page(value.pfn()), /*global=*/false);
 }
 
 // Before a keyed entry goes: its enable undone (which may rewrite the slots).
@@ -59,9 +65,14 @@ void clear_slot(unsigned cpu, unsigned pos) {
         dev_page_disable_access(pfn_to_page(e.pfn()), /*global=*/false);
 }
 
-inline void forget_if_keyed(sched::Task* t, x86::Pte e) {
-    if (unlikely(!e.none() && pks_frame_key(e.pfn())))
+[[gnu::noinline]] void forget_if_keyed_slow(sched::Task* t, x86::Pte e) {
+    if (!e.none() && pks_frame_key(e.pfn()))
         forget_keyed(t, e);
+}
+
+inline void forget_if_keyed(sched::Task* t, const x86::Pte& e) {
+    if (unlikely(t->pks.keyed_mappings))
+        forget_if_keyed_slow(t, e);
 }
 
 // Pop the top entry of `kc` (no order check): used to undo leaks.
@@ -255,7 +266,12 @@ Page* kmap_local_page_at(u32 va) {
 
 // ---- map and unmap (spec §2.3-2.5) ---------------------------------------------
 
-static void* kmap_local_pfn_prot(Pfn pfn, x86::PteFlags prot, bool enable = false) {
+// Whether a mapping opens a keyed frame for the task (kmap_local_page) or
+// leaves the task's rights as they are (kmap_local_pfn).
+enum class OpenKey : bool { No, Yes };
+
+template <OpenKey open>
+static void* kmap_local_pfn_prot(Pfn pfn, x86::PteFlags prot) {
     sched::Task* t = sched::current();
     BUG_ON(!t);
     WARN_ONCE("kmap_local.in_nmi", sched::in_nmi(), "kmap_local from NMI context");
@@ -276,25 +292,24 @@ static void* kmap_local_pfn_prot(Pfn pfn, x86::PteFlags prot, bool enable = fals
         BUG("kmap_local.slot_busy",
             "kmap_local: slot %u of CPU %u is not empty (PTE %#" PRIxPTE ") for %s", pos, cpu,
             stale.raw(), t->name);
-    x86::Pte value = x86::Pte::make(pfn, prot);
-    const unsigned key = pks_frame_key(pfn);
-    if (unlikely(key))
-        value = protect_keyed(t, value, key, enable);
+    const x86::Pte value = x86::Pte::make(pfn, prot);
     // No flush: the slot's previous unmap (or sched_out) flushed it here.
-    x86::set_pte(pte, value);
-    kc.pteval[pos] = value;
+    if (const unsigned key = pks_frame_key(pfn); likely(!key)) {
+        x86::set_pte(pte, value);
+        kc.pteval[pos] = value;
+    } else {
+        install_keyed(t, pte, &kc.pteval[pos], value, key, open == OpenKey::Yes);
+    }
     sched::preempt_enable();
-    if (unlikely(key && enable))
-        dev_page_enable_access(pfn_to_page(pfn), /*global=*/false);
     return reinterpret_cast<void*>(kmap_local_slot_address(cpu, pos));
 }
 
-void* kmap_local_pfn(Pfn pfn) { return kmap_local_pfn_prot(pfn, kmap_prot); }
+void* kmap_local_pfn(Pfn pfn) { return kmap_local_pfn_prot<OpenKey::No>(pfn, kmap_prot); }
 
 void* kmap_local_page_prot(Page* page, x86::PteFlags prot) {
     if (!KMAP_FORCE_MAP && !is_highmem(page))
         return page_address(page);   // no push, no migrate_disable (K7)
-    return kmap_local_pfn_prot(page_to_pfn(page), prot, /*enable=*/true);
+    return kmap_local_pfn_prot<OpenKey::Yes>(page_to_pfn(page), prot);
 }
 
 void* kmap_local_page(Page* page) { return kmap_local_page_prot(page, kmap_prot); }

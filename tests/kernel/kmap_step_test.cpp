@@ -142,7 +142,7 @@ enum Watched : unsigned { MAP, UNMAP, SCHED_OUT, SCHED_IN, NR_WATCHED };
 constexpr const char* watched_label[NR_WATCHED] = {"kmap_local_pfn_prot", "kunmap_local",
                                                    "sched_out", "sched_in"};
 // In the demangled names (all of them mm:: functions).
-constexpr const char* watched_needle[NR_WATCHED] = {"mm::kmap_local_pfn_prot(", "mm::kunmap_local(",
+constexpr const char* watched_needle[NR_WATCHED] = {"mm::kmap_local_pfn_prot<", "mm::kunmap_local(",
                                                     "::sched_out(", "::sched_in("};
 constexpr u32 bit(Watched w) { return 1u << w; }
 
