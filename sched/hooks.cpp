@@ -57,8 +57,11 @@ bool register_task_hooks(const TaskHooks& hooks) {
     detail::append_if(task_hooks.on_exit, hooks.on_exit);
     detail::append_if(task_hooks.switch_out, hooks.switch_out);
     detail::append_if(task_hooks.switch_in, hooks.switch_in);
-    detail::append_if(task_hooks.irq_enter, hooks.irq_enter);
+    // The exit before the enter: an interrupt that comes in between (timer
+    // interrupts run during boot) must not call an enter whose exit is not
+    // there yet - the exit list is walked by the count the enter list had.
     detail::append_if(task_hooks.irq_exit, hooks.irq_exit);
+    detail::append_if(task_hooks.irq_enter, hooks.irq_enter);
     return true;
 }
 
