@@ -27,8 +27,14 @@ bool steal_one() {
         return false;
     Task* stolen = nullptr;
     {
+        // Only if nobody holds it: every idle CPU tries this at every tick,
+        // and queueing them all on the busiest CPU's ticket lock would stall
+        // that CPU's own tick and switches behind them - with more vCPUs
+        // than host cores, for seconds (a lock holder's vCPU not running).
+        // The next tick tries again.
         RunQueue& from = rqs[busiest];
-        from.lock.lock();
+        if (!from.lock.try_lock())
+            return false;
         for (Task& t : from.queue) {
             // Never a pinned task (not allowed here), one with migration
             // disabled, or one whose stack is still in use.
