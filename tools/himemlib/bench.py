@@ -7,8 +7,9 @@ anchor's machine (-M pc -cpu qemu32 -m 2G, one CPU):
   - once under plain TCG (TSC cycles per operation, turned into nanoseconds
     with the TSC frequency the kernel calibrated),
   - once more under icount with the debug build (its cost on top),
-then the throughput case alone with -smp 2, 4 and 8 under plain TCG (the
-one-CPU boots give the one-CPU row). Not under icount: there QEMU runs the
+then the throughput case alone, and the protection-key cases alone
+(tests/kernel/bench_pks.cpp), with -smp 2, 4 and 8 under plain TCG (the
+one-CPU boots give the one-CPU rows). Not under icount: there QEMU runs the
 vCPUs one at a time, and an AP can stall in its idle loop until an NMI
 wakes it (docs/performance.md).
 Linux's figures are from shared/reference/linux-perf-anchor.md (6.1, PAE,
@@ -25,6 +26,11 @@ BENCH_LINE = re.compile(r"# bench: (?P<name>\S+): (?P<value>\d+) tsc/op")
 TSC_LINE = re.compile(r"^time: TSC (?P<mhz>[\d.]+) MHz", re.M)
 CUT_LINE = re.compile(r"# throughput: .*passes cut at (?P<ms>\d+) ms: "
                       r"kmap (?P<kmap>\d+), kmap_local (?P<local>\d+)")
+PKS_GLOBAL_LINE = re.compile(r"# pks: (?P<cpus>\d+) CPU\(s\), per global pair: (?P<writes>[\d.]+) "
+                             r"register writes, (?P<flushes>[\d.]+) full flushes over all CPUs; "
+                             r"(?P<pairs>\d+) pairs per pass; passes cut at (?P<ms>\d+) ms: "
+                             r"pair (?P<pair>\d+), halves (?P<halves>\d+), kmap (?P<kmap>\d+) "
+                             r"of (?P<of>\d+)")
 ICOUNT = ["-icount", "shift=0,sleep=off", "-rtc", "base=2024-01-01T00:00:00,clock=vm"]
 
 # name -> (label, Linux instructions, Linux wall ns, "per what")
@@ -44,6 +50,20 @@ ROWS = [
     ("kmap_wrap_op", "  the one op that wrapped and flushed", 71500, 78000),
 ]
 SMP_CPUS = (2, 4, 8)
+
+# Protection keys (bench_pks.cpp): name without its "_cpusN" -> label. No
+# Linux figures: the anchor has none for PKS.
+PKS_ROWS = [
+    ("pks_thread_pair", "thread-local pair: pks_mk_readwrite + pks_mk_noaccess"),
+    ("pks_dev_page_pair", "thread-local pair: dev_page_enable/disable_access(page, false)"),
+    ("pks_global_pair", "global pair: dev_page_enable/disable_access(page, true)"),
+    ("pks_global_grant", "  the grant alone (median)"),
+    ("pks_global_revoke", "  the revocation alone (median)"),
+    ("pks_kmap_local_unkeyed", "kmap_local + store + kunmap_local, unkeyed highmem page"),
+    ("pks_kmap_local_keyed", "  the same, keyed page"),
+    ("pks_kmap_unkeyed", "kmap + store + kunmap (a hit), unkeyed page"),
+    ("pks_kmap_keyed", "  the same, keyed page (a hit plus a global pair)"),
+]
 HIMEM_SLOTS = 1024  # LAST_PKMAP: a wrap every 1024 misses
 LINUX_SLOTS = 512   # its PAE pool's
 
@@ -72,7 +92,8 @@ def run(ops=100000, passes=5):
     for variant in ("release", "debug"):
         build.build_kernel(variant)
     print("himem bench: release under icount (twice), plain TCG, and debug under icount; "
-          f"then throughput with {', '.join(map(str, SMP_CPUS))} CPUs under plain TCG; "
+          f"then throughput and protection keys with {', '.join(map(str, SMP_CPUS))} CPUs "
+          "under plain TCG; "
           f"{ops} operations per pass, median of {passes}", flush=True)
     first, _, _ = boot("release", True, ops, passes)
     second, _, _ = boot("release", True, ops, passes)
@@ -81,6 +102,9 @@ def run(ops=100000, passes=5):
     smp = {1: (wall, mhz, wall_log)}
     for cpus in SMP_CPUS:
         smp[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.throughput*")
+    pks_smp = {1: (wall, mhz, wall_log)}
+    for cpus in SMP_CPUS:
+        pks_smp[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.pks*")
     same = first == second
     print()
     print(f"{'operation':<52}{'instructions':>13}{'Linux':>8}{'wall ns':>10}{'Linux ns':>10}"
@@ -97,6 +121,7 @@ def run(ops=100000, passes=5):
               f"(Linux: about 86, 43 each way)")
     print_kmap_notes(first)
     print_throughput(smp, first, passes)
+    print_pks(pks_smp, first)
     print(f"icount runs identical: {'yes' if same else 'NO'}")
     if not same:
         for k in sorted(set(first) | set(second)):
@@ -141,6 +166,40 @@ def print_throughput(smp, instr, passes):
           "oversubscription\n(vCPU threads waiting for host time slices; the pool's ticket lock "
           "hands over only to the vCPU next in line)")
 
+
+def print_pks(smp, instr):
+    """Protection keys: instructions on one CPU, wall ns per op on 1-8 CPUs."""
+    cpus = sorted(smp)
+    print("\nprotection keys: instructions (icount, one CPU) and wall ns per op (plain TCG; the "
+          "case on CPU 0, the other CPUs idle)")
+    heads = "".join(f"{f'{c} CPU ns':>11}" for c in cpus)
+    print(f"{'operation':<66}{'instructions':>13}{heads}")
+    for name, label in PKS_ROWS:
+        ns = [to_ns(smp[c][0].get(f"{name}_cpus{c}"), smp[c][1]) for c in cpus]
+        print(f"{label:<66}{fmt(instr.get(f'{name}_cpus1')):>13}"
+              + "".join(f"{fmt(v):>11}" for v in ns))
+
+    def ratio(a, b):
+        return f"{a / b:.0f}x" if a is not None and b else "-"
+
+    def pair_ratio(values, c):
+        return ratio(values.get(f"pks_global_pair_cpus{c}"), values.get(f"pks_thread_pair_cpus{c}"))
+
+    walls = ", ".join(f"{c} CPU(s) {pair_ratio(smp[c][0], c)}" for c in cpus)
+    print(f"global pair / thread-local pair (pks_mk_*): {pair_ratio(instr, 1)} in instructions; "
+          f"wall: {walls}")
+    keyed = instr.get("pks_kmap_local_keyed_cpus1")
+    unkeyed = instr.get("pks_kmap_local_unkeyed_cpus1")
+    if keyed is not None and unkeyed is not None:
+        print(f"a key adds {keyed - unkeyed} instructions to a kmap_local pair "
+              f"({keyed} against {unkeyed})")
+    for c in cpus:
+        m = PKS_GLOBAL_LINE.search(smp[c][2])
+        if m:
+            print(f"{c} CPU(s): per global pair {m['writes']} register writes and "
+                  f"{m['flushes']} full flushes over all CPUs; {m['pairs']} global pairs per "
+                  f"pass, passes cut at {m['ms']} ms: pair {m['pair']}, halves {m['halves']}, "
+                  f"kmap {m['kmap']} of {m['of']}")
 
 def to_ns(tsc, mhz):
     return tsc * 1000 / mhz if tsc is not None and mhz else None
