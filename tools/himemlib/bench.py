@@ -68,7 +68,7 @@ HIMEM_SLOTS = 1024  # LAST_PKMAP: a wrap every 1024 misses
 LINUX_SLOTS = 512   # its PAE pool's
 
 
-def boot(variant, icount, ops, passes, cpus=1, cases="bench.*"):
+def boot(variant, icount, ops, passes, cpus=1, cases="bench.*", tag=""):
     """One boot: {bench name: tsc/op}, the TSC MHz, and the serial log."""
     out = build.kernel_dir(variant)
     machine = qemu.Machine(cpus=str(cpus), memory="2G", cpu_model="qemu32",
@@ -79,6 +79,7 @@ def boot(variant, icount, ops, passes, cpus=1, cases="bench.*"):
               f"ktest.timeout=600")
     cmd = qemu.qemu_command(out / "himem.elf", machine, append)
     name = f"bench-{variant}-{'icount' if icount else 'tcg'}" + (f"-smp{cpus}" if cpus > 1 else "")
+    name += f"-{tag}" if tag else ""   # each boot its own log
     result = qemu.run(cmd, silence=300, timeout=900, log_path=build.BUILD / "logs" / f"{name}.log")
     if result.status != qemu.PASS_STATUS:
         print(qemu.tail(result.log), file=sys.stderr)
@@ -104,7 +105,8 @@ def run(ops=100000, passes=5):
         smp[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.throughput*")
     pks_smp = {1: (wall, mhz, wall_log)}
     for cpus in SMP_CPUS:
-        pks_smp[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.pks*")
+        pks_smp[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.pks*",
+                              tag="pks")
     same = first == second
     print()
     print(f"{'operation':<52}{'instructions':>13}{'Linux':>8}{'wall ns':>10}{'Linux ns':>10}"
