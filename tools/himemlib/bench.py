@@ -7,10 +7,15 @@ anchor's machine (-M pc -cpu qemu32 -m 2G, one CPU):
   - once under plain TCG (TSC cycles per operation, turned into nanoseconds
     with the TSC frequency the kernel calibrated),
   - once more under icount with the debug build (its cost on top),
-then the throughput case alone with -smp 2, 4 and 8 under plain TCG (the
-one-CPU boots give the one-CPU row). Not under icount: there QEMU runs the
-vCPUs one at a time, and an AP can stall in its idle loop until an NMI
-wakes it (docs/performance.md).
+then the throughput case alone, and the protection-key cases alone
+(tests/kernel/bench_pks.cpp), with -smp 2, 4 and 8 under plain TCG (the
+one-CPU boots give the one-CPU rows). The throughput case not under icount:
+there QEMU runs the vCPUs one at a time, and an AP can stall in its idle
+loop until an NMI wakes it (docs/performance.md). The protection-key cases
+wake no thread on another CPU, only call the idle ones, and do run under
+icount with 2, 4 and 8 CPUs: those boots count the instructions of every
+CPU (the TSC follows QEMU's one instruction counter); one that fails is
+reported and left out of the table.
 Linux's figures are from shared/reference/linux-perf-anchor.md (6.1, PAE,
 same QEMU): numbers to compare, never asserted.
 """
@@ -25,6 +30,11 @@ BENCH_LINE = re.compile(r"# bench: (?P<name>\S+): (?P<value>\d+) tsc/op")
 TSC_LINE = re.compile(r"^time: TSC (?P<mhz>[\d.]+) MHz", re.M)
 CUT_LINE = re.compile(r"# throughput: .*passes cut at (?P<ms>\d+) ms: "
                       r"kmap (?P<kmap>\d+), kmap_local (?P<local>\d+)")
+PKS_GLOBAL_LINE = re.compile(r"# pks: (?P<cpus>\d+) CPU\(s\), per global pair: (?P<writes>[\d.]+) "
+                             r"register writes, (?P<flushes>[\d.]+) full flushes over all CPUs; "
+                             r"(?P<pairs>\d+) pairs per pass; passes cut at (?P<ms>\d+) ms: "
+                             r"pair (?P<pair>\d+), halves (?P<halves>\d+), kmap (?P<kmap>\d+) "
+                             r"of (?P<of>\d+)")
 ICOUNT = ["-icount", "shift=0,sleep=off", "-rtc", "base=2024-01-01T00:00:00,clock=vm"]
 
 # name -> (label, Linux instructions, Linux wall ns, "per what")
@@ -44,12 +54,27 @@ ROWS = [
     ("kmap_wrap_op", "  the one op that wrapped and flushed", 71500, 78000),
 ]
 SMP_CPUS = (2, 4, 8)
+
+# Protection keys (bench_pks.cpp): name without its "_cpusN" -> label. No
+# Linux figures: the anchor has none for PKS.
+PKS_ROWS = [
+    ("pks_thread_pair", "thread-local pair: pks_mk_readwrite + pks_mk_noaccess"),
+    ("pks_dev_page_pair", "thread-local pair: dev_page_enable/disable_access(page, false)"),
+    ("pks_global_pair", "global pair: dev_page_enable/disable_access(page, true)"),
+    ("pks_global_grant", "  the grant alone (median)"),
+    ("pks_global_revoke", "  the revocation alone (median)"),
+    ("pks_kmap_local_unkeyed", "kmap_local + store + kunmap_local, unkeyed highmem page"),
+    ("pks_kmap_local_keyed", "  the same, keyed page"),
+    ("pks_kmap_unkeyed", "kmap + store + kunmap (a hit), unkeyed page"),
+    ("pks_kmap_keyed", "  the same, keyed page (a hit plus a global pair)"),
+]
 HIMEM_SLOTS = 1024  # LAST_PKMAP: a wrap every 1024 misses
 LINUX_SLOTS = 512   # its PAE pool's
 
 
-def boot(variant, icount, ops, passes, cpus=1, cases="bench.*"):
-    """One boot: {bench name: tsc/op}, the TSC MHz, and the serial log."""
+def boot(variant, icount, ops, passes, cpus=1, cases="bench.*", tag="", required=True):
+    """One boot: {bench name: tsc/op}, the TSC MHz, and the serial log; None
+    for a failed boot that is not required."""
     out = build.kernel_dir(variant)
     machine = qemu.Machine(cpus=str(cpus), memory="2G", cpu_model="qemu32",
                            extra=ICOUNT if icount else [])
@@ -59,9 +84,14 @@ def boot(variant, icount, ops, passes, cpus=1, cases="bench.*"):
               f"ktest.timeout=600")
     cmd = qemu.qemu_command(out / "himem.elf", machine, append)
     name = f"bench-{variant}-{'icount' if icount else 'tcg'}" + (f"-smp{cpus}" if cpus > 1 else "")
+    name += f"-{tag}" if tag else ""   # each boot its own log
     result = qemu.run(cmd, silence=300, timeout=900, log_path=build.BUILD / "logs" / f"{name}.log")
     if result.status != qemu.PASS_STATUS:
         print(qemu.tail(result.log), file=sys.stderr)
+        if not required:
+            print(f"himem bench: the {name} run failed ({result.describe()}); left out",
+                  file=sys.stderr)
+            return None
         raise SystemExit(f"himem bench: the {name} run failed ({result.describe()})")
     values = {m["name"]: int(m["value"]) for m in BENCH_LINE.finditer(result.log)}
     tsc = TSC_LINE.search(result.log)
@@ -72,7 +102,8 @@ def run(ops=100000, passes=5):
     for variant in ("release", "debug"):
         build.build_kernel(variant)
     print("himem bench: release under icount (twice), plain TCG, and debug under icount; "
-          f"then throughput with {', '.join(map(str, SMP_CPUS))} CPUs under plain TCG; "
+          f"then throughput and protection keys with {', '.join(map(str, SMP_CPUS))} CPUs "
+          "under plain TCG, and protection keys with as many under icount; "
           f"{ops} operations per pass, median of {passes}", flush=True)
     first, _, _ = boot("release", True, ops, passes)
     second, _, _ = boot("release", True, ops, passes)
@@ -81,6 +112,14 @@ def run(ops=100000, passes=5):
     smp = {1: (wall, mhz, wall_log)}
     for cpus in SMP_CPUS:
         smp[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.throughput*")
+    pks_wall = {1: (wall, mhz, wall_log)}
+    pks_instr = {1: first}
+    for cpus in SMP_CPUS:
+        pks_wall[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.pks*",
+                              tag="pks")
+        counted = boot("release", True, ops, passes, cpus=cpus, cases="bench.pks*", tag="pks",
+                       required=False)
+        pks_instr[cpus] = counted[0] if counted else {}
     same = first == second
     print()
     print(f"{'operation':<52}{'instructions':>13}{'Linux':>8}{'wall ns':>10}{'Linux ns':>10}"
@@ -97,6 +136,7 @@ def run(ops=100000, passes=5):
               f"(Linux: about 86, 43 each way)")
     print_kmap_notes(first)
     print_throughput(smp, first, passes)
+    print_pks(pks_instr, pks_wall)
     print(f"icount runs identical: {'yes' if same else 'NO'}")
     if not same:
         for k in sorted(set(first) | set(second)):
@@ -140,6 +180,47 @@ def print_throughput(smp, instr, passes):
     print(f"this host has {host} core(s): with more CPUs than that, the wall times also measure "
           "oversubscription\n(vCPU threads waiting for host time slices; the pool's ticket lock "
           "hands over only to the vCPU next in line)")
+
+
+def print_pks(instr, wall):
+    """Protection keys on 1-8 CPUs: instructions (icount) and wall ns (plain
+    TCG) per op; {cpus: values} and {cpus: (values, mhz, log)}."""
+    cpus = sorted(wall)
+
+    def table(title, value):
+        print(f"\n{title}")
+        heads = "".join(f"{f'{c} CPU' + ('s' if c > 1 else ''):>10}" for c in cpus)
+        print(f"{'operation':<66}{heads}")
+        for name, label in PKS_ROWS:
+            print(f"{label:<66}" + "".join(f"{fmt(value(c, f'{name}_cpus{c}')):>10}" for c in cpus))
+
+    print("\nprotection keys: the case on CPU 0, the other CPUs idle (a global revocation calls "
+          "each of them)")
+    table("instructions per op (icount; with more than one CPU, every CPU's instructions)",
+          lambda c, k: instr.get(c, {}).get(k))
+    table("wall ns per op (plain TCG)", lambda c, k: to_ns(wall[c][0].get(k), wall[c][1]))
+
+    def ratio(a, b):
+        return f"{a / b:.0f}x" if a is not None and b else "-"
+
+    def pair_ratio(values, c):
+        return ratio(values.get(f"pks_global_pair_cpus{c}"), values.get(f"pks_thread_pair_cpus{c}"))
+
+    print("global pair / thread-local pair (pks_mk_*): instructions "
+          + ", ".join(f"{c} CPU(s) {pair_ratio(instr.get(c, {}), c)}" for c in cpus)
+          + "; wall " + ", ".join(f"{c} CPU(s) {pair_ratio(wall[c][0], c)}" for c in cpus))
+    keyed = instr[1].get("pks_kmap_local_keyed_cpus1")
+    unkeyed = instr[1].get("pks_kmap_local_unkeyed_cpus1")
+    if keyed is not None and unkeyed is not None:
+        print(f"a key adds {keyed - unkeyed} instructions to a kmap_local pair "
+              f"({keyed} against {unkeyed})")
+    for c in cpus:
+        m = PKS_GLOBAL_LINE.search(wall[c][2])
+        if m:
+            print(f"{c} CPU(s): per global pair {m['writes']} register writes and "
+                  f"{m['flushes']} full flushes over all CPUs; {m['pairs']} global pairs per "
+                  f"pass, passes cut at {m['ms']} ms: pair {m['pair']}, halves {m['halves']}, "
+                  f"kmap {m['kmap']} of {m['of']}")
 
 
 def to_ns(tsc, mhz):
