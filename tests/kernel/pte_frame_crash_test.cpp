@@ -27,7 +27,7 @@ constexpr Pfn FIRST_PFN_ABOVE_4G{0x100000};
 } // namespace
 
 KTEST_CRASH(kmap_local_pfn_above_4g_is_refused, .site = "paging.frame_unmappable",
-            .frames = "kmap_local_pfn_prot,kmap_local_the_first_frame_above_4g",
+            .frames = "kmap_local_pfn,kmap_local_the_first_frame_above_4g",
             .report = "pfn 0x100000|would map pfn 0 instead") {
     kmap_local_the_first_frame_above_4g();
 }
