@@ -323,9 +323,11 @@ RunState state;
 // with interrupts off and its ticks stop); 0: disarmed.
 Atomic<u32> watchdog_deadline_ms{0};
 Atomic<u32> watchdog_fired{0};
+Atomic<u32> watchdog_kept_alive{0};   // the case has called keep_alive()
 unsigned watchdog_timeout_s = 60;
 
 u32 now_ms() { return static_cast<u32>(x86::now_ns() / 1000000); }
+u32 watchdog_deadline_from_now() { return now_ms() + watchdog_timeout_s * 1000 + 1; }
 
 void print_backtrace_answer(unsigned, const char* text) { printk("%s", text); }
 
@@ -342,8 +344,9 @@ void print_closing(const Summary& total) {
 [[noreturn]] void watchdog_fire(x86::InterruptFrame& frame) {
     lib::console_break_lock();   // the hung CPU may hold it
     const Case* c = state.cases[state.case_number - 1];
-    printk("    # %s: TIMEOUT: still running after %u s; the call traces of every CPU follow\n",
-           c->name, watchdog_timeout_s);
+    printk("    # %s: TIMEOUT: %s %u s; the call traces of every CPU follow\n", c->name,
+           watchdog_kept_alive.load() ? "no progress reported for" : "still running after",
+           watchdog_timeout_s);
     printk("Watchdog on CPU %u, interrupted at:\n", x86::this_cpu_index());
     x86::print_backtrace(frame.eip, frame.ebp);
     x86::smp_backtrace_other_cpus(print_backtrace_answer);
@@ -400,7 +403,8 @@ Outcome run_case(const Case& c, unsigned number, bool suite_ready) {
     char name[24];
     lib::format(name, sizeof(name), "kt:%s", c.name);
     state.case_number = number;
-    watchdog_deadline_ms.store(now_ms() + watchdog_timeout_s * 1000 + 1);
+    watchdog_kept_alive.store(0);
+    watchdog_deadline_ms.store(watchdog_deadline_from_now());
     sched::Task* t = sched::kthread_create(case_thread, &run, name, opts);
     if (t)
         sched::kthread_join(t);
@@ -434,7 +438,13 @@ unsigned current_soak_seconds = 10;
 unsigned bench_ops() { return current_bench_ops; }
 unsigned bench_passes() { return current_bench_passes; }
 unsigned soak_seconds() { return current_soak_seconds; }
-unsigned timeout_seconds() { return watchdog_timeout_s; }
+
+void keep_alive() {
+    // Only while a case runs: the runner disarms the watchdog between cases.
+    u32 deadline = watchdog_deadline_ms.load();
+    if (deadline && watchdog_deadline_ms.compare_exchange(deadline, watchdog_deadline_from_now()))
+        watchdog_kept_alive.store(1);
+}
 
 Summary run(const Options& options) {
     current_bench_ops = options.bench_ops ? options.bench_ops : 1;

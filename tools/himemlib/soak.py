@@ -6,10 +6,11 @@ comes, and passes only when the kernel's verdict line says PASS on the CPUs
 asked for and the KTAP judge agrees (the pass status, whole KTAP, the case
 ok). Not part of the matrix, which runs a 10 s smoke of it (`soak-smoke`).
 
-The limits follow the duration: the kernel's watchdog (ktest.timeout) gets
-the soak plus its setup, QEMU is killed after SILENCE seconds without a line
-(a hang: a report is due every 10 s), or once the soak plus boot and
-teardown is over (too slow).
+A hang is the kernel's to report: each report keeps its watchdog alive, so
+the watchdog (ktest.timeout, 60 s) fires within a minute of the last report
+and prints every CPU's call trace. QEMU is killed only after SILENCE seconds
+without a line, which leaves the watchdog time to do so, or once the soak
+plus boot and teardown is over (too slow).
 """
 
 import re
@@ -21,15 +22,13 @@ from . import build, ktap, qemu
 REPORT = re.compile(r"^ +# (?P<text>soak: .*)$")
 VERDICT = re.compile(r"^ +# soak: (?P<text>(?P<word>PASS|FAIL) after (?P<seconds>\d+) s "
                      r"on (?P<cpus>\d+) CPUs: .*)$", re.M)
-WATCHDOG_SLACK = 120   # the kernel wants 60 s beyond the soak (SETUP_SECONDS in soak.cpp)
 QEMU_SLACK = 300       # boot, setup, teardown, on a busy host
-SILENCE = 90
+SILENCE = 150          # the watchdog's 60 s after a 10 s report gap, and its traces
 MAX_MINUTES = 24 * 60  # the kernel's own limit
 
 
 def append_for(seconds):
-    return (f"ktest.filter=soak.* ktest.soak_seconds={seconds} "
-            f"ktest.timeout={seconds + WATCHDOG_SLACK}")
+    return f"ktest.filter=soak.* ktest.soak_seconds={seconds}"
 
 
 def judge(result, cpus):
