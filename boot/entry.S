@@ -17,6 +17,12 @@
  *
  * The early tables use 4 KiB pages: large pages near the kernel make every
  * invlpg a full software-TLB flush under TCG (design.md, deviations).
+ *
+ * They have the paging method's shape (arch/x86/paging/): with 2-level
+ * paging one page directory of 4-byte entries; with PAE (HIMEM_PAE) 8-byte
+ * entries, four page directories back to back (one array indexed by
+ * va >> PMD_SHIFT, as mm/pgtable.cpp indexes swapper_pg_dir) under a
+ * four-entry PDPT, and CR4.PAE set before paging goes on.
  */
 #include "arch/x86/asm.h"
 
@@ -25,7 +31,16 @@
 #define MULTIBOOT_MEMORY_INFO (1 << 1)
 #define MULTIBOOT_FLAGS (MULTIBOOT_PAGE_ALIGN | MULTIBOOT_MEMORY_INFO)
 
-#define EARLY_PAGE_TABLES (ASM_EARLY_MAP_MB / 4)
+#if HIMEM_PAE
+#define ENTRY_BYTES 8
+#define PMD_SHIFT 21
+#else
+#define ENTRY_BYTES 4
+#define PMD_SHIFT 22
+#endif
+#define PTRS_PER_PTE (4096 / ENTRY_BYTES)
+#define PTRS_PER_PD (1 << (32 - PMD_SHIFT))     /* the whole directory array */
+#define EARLY_PAGE_TABLES ((ASM_EARLY_MAP_MB << 20) >> PMD_SHIFT)
 #define PTE_PRESENT 0x1
 #define PTE_WRITE 0x2
 #define PHYS(sym) ((sym) - ASM_KERNEL_VMA)
@@ -48,14 +63,19 @@ _start:
     /* Clear the page directory (do not rely on the loader zeroing .bss). */
     movl $PHYS(early_page_directory), %edi
     xorl %eax, %eax
-    movl $1024, %ecx
+    movl $(PTRS_PER_PD * ENTRY_BYTES / 4), %ecx
     rep stosl
 
-    /* Fill the page tables: entry i maps physical page i. */
+    /* Fill the page tables: entry i maps physical page i (with PAE, a zero
+     * high word: the first 16 MiB are far below 4 GiB). */
     movl $PHYS(early_page_tables), %edi
     movl $(PTE_PRESENT | PTE_WRITE), %eax
-    movl $(EARLY_PAGE_TABLES * 1024), %ecx
-1:  stosl
+    movl $(EARLY_PAGE_TABLES * PTRS_PER_PTE), %ecx
+1:  movl %eax, (%edi)
+#if HIMEM_PAE
+    movl $0, 4(%edi)
+#endif
+    addl $ENTRY_BYTES, %edi
     addl $4096, %eax
     loop 1b
 
@@ -63,20 +83,38 @@ _start:
      * double-fault task (arch/x86/double_fault.cpp) reports it. */
     movl $PHYS(boot_stack_guard), %eax
     shrl $12, %eax
-    movl $0, PHYS(early_page_tables)(, %eax, 4)
+    movl $0, PHYS(early_page_tables)(, %eax, ENTRY_BYTES)
 
-    /* Point PDEs 0.. (identity) and 768.. (KERNEL_VMA) at the same tables. */
+    /* Point the PDEs of the identity map and of KERNEL_VMA at the same
+     * tables (the high words stay 0 from the clearing above). */
     movl $PHYS(early_page_tables) + (PTE_PRESENT | PTE_WRITE), %eax
     movl $PHYS(early_page_directory), %edi
     xorl %ecx, %ecx
-2:  movl %eax, (%edi, %ecx, 4)
-    movl %eax, (ASM_KERNEL_VMA >> 22) * 4(%edi, %ecx, 4)
+2:  movl %eax, (%edi, %ecx, ENTRY_BYTES)
+    movl %eax, (ASM_KERNEL_VMA >> PMD_SHIFT) * ENTRY_BYTES(%edi, %ecx, ENTRY_BYTES)
     addl $4096, %eax
     incl %ecx
     cmpl $EARLY_PAGE_TABLES, %ecx
     jne 2b
 
+#if HIMEM_PAE
+    /* The PDPT: one entry per page directory, Present only (writable and
+     * user are reserved bits in a PDPTE). Then CR4.PAE, before paging. */
+    movl $PHYS(early_pdpt), %edi
+    movl $PHYS(early_page_directory) + PTE_PRESENT, %eax
+    movl $4, %ecx
+3:  movl %eax, (%edi)
+    movl $0, 4(%edi)
+    addl $8, %edi
+    addl $4096, %eax
+    loop 3b
+    movl %cr4, %eax
+    orl $ASM_CR4_PAE, %eax
+    movl %eax, %cr4
+    movl $PHYS(early_pdpt), %eax
+#else
     movl $PHYS(early_page_directory), %eax
+#endif
     movl %eax, %cr3
 
     movl %cr0, %eax
@@ -103,6 +141,12 @@ higher_half:
     .size higher_half, . - higher_half
 
     .section .data
+#if HIMEM_PAE
+    .align 32
+    .global early_pdpt
+early_pdpt:
+    .skip 32
+#endif
     .align 4
 boot_magic:
     .long 0
@@ -113,7 +157,7 @@ boot_info_phys:
     .align 4096
     .global early_page_directory
 early_page_directory:
-    .skip 4096
+    .skip PTRS_PER_PD * ENTRY_BYTES
     .global early_page_tables
 early_page_tables:
     .skip 4096 * EARLY_PAGE_TABLES

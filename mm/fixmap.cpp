@@ -10,7 +10,7 @@ namespace mm {
 namespace {
 
 // The page tables in one array, in address order (with 2-level paging, PDE
-// 1022's table, then PDE 1023's).
+// 1022's table, then PDE 1023's; with PAE, PDEs 2045 to 2047's).
 alignas(PAGE_SIZE) x86::Pte fixmap_ptes[FIXMAP_PAGE_TABLES * x86::PTRS_PER_PTE];
 
 u32 pte_slot(u32 va) { return (va - FIXMAP_PT_BASE) >> PAGE_SHIFT; }

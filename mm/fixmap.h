@@ -18,7 +18,10 @@
 
 namespace mm {
 
-constexpr u32 FIXMAP_PT_BASE = 0xff800000;   // the page tables cover from here up to 4 GiB
+// The page tables cover from here up to 4 GiB: every table the fixmap
+// touches (0xff800000 and two tables with 2-level paging, 0xffa00000 and
+// three with PAE).
+constexpr u32 FIXMAP_PT_BASE = FIXADDR_TOT_START & ~(x86::PMD_SIZE - 1);
 constexpr u32 FIXMAP_PAGE_TABLES = static_cast<u32>((1ull << 32) - FIXMAP_PT_BASE) / x86::PMD_SIZE;
 static_assert(FIXMAP_PT_BASE % x86::PMD_SIZE == 0, "the fixmap's tables start at a table boundary");
 static_assert(FIXADDR_TOT_START >= FIXMAP_PT_BASE, "the fixmap must fit its static page tables");

@@ -35,8 +35,8 @@ constexpr u32 VMALLOC_END = PKMAP_BASE - 2 * PAGE_SIZE;
 constexpr u32 MAXMEM = VMALLOC_END - PAGE_OFFSET - VMALLOC_RESERVE;
 constexpr u32 MAXMEM_PFN = MAXMEM >> PAGE_SHIFT;
 
-// The physical memory a PTE can map (4 GiB with 2-level paging); RAM above
-// it is clipped.
+// The physical memory a PTE can map (4 GiB with 2-level paging, 64 GiB with
+// PAE); RAM above it is clipped.
 constexpr u64 MAX_PHYS = x86::PTE_PFN_LIMIT.phys().value();
 
 // Zone boundaries below L.
@@ -47,6 +47,8 @@ constexpr u32 MIN_LOWMEM_WITH_HIGHMEM_PARAM = 64u * 1024 * 1024;
 static_assert(PKMAP_BASE % PMD_SIZE == 0, "L1: the pool is one PMD-aligned page table");
 static_assert(LAST_PKMAP * PAGE_SIZE == PMD_SIZE, "L1");
 static_assert(PKMAP_BASE + LAST_PKMAP * PAGE_SIZE <= FIXADDR_TOT_START, "L2");
+static_assert(PKMAP_BASE + LAST_PKMAP * PAGE_SIZE <= (FIXADDR_TOT_START & PMD_MASK),
+              "the pool's page table is not one of the fixmap's");
 static_assert(VMALLOC_END <= PKMAP_BASE - 2 * PAGE_SIZE, "L2");
 
 } // namespace mm

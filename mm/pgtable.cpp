@@ -18,6 +18,7 @@ extern "C" char boot_stack_guard[];
 extern "C" char __boot_start[];
 extern "C" char __kernel_start[];
 extern "C" char __text_start[];
+extern "C" char __text_end[];
 extern "C" char __rodata_end[];
 extern "C" char __ksymtab_section[];
 extern "C" char __ksymtab_end[];
@@ -27,7 +28,10 @@ namespace mm {
 alignas(PAGE_SIZE) x86::Pde swapper_pg_dir[x86::PTRS_PER_PD];
 
 namespace {
+// What CR3 points at above swapper_pg_dir (the PAE method's PDPT).
+x86::PagingRoot swapper_root;
 bool global_pages = false;
+bool nx_pages = false;
 alignas(PAGE_SIZE) x86::Pte pkmap_ptes[x86::PTRS_PER_PTE];
 
 // A kernel page table's PDE allows everything; its PTEs decide.
@@ -43,11 +47,16 @@ x86::Pte* table_of(x86::Pde pde) {
     return reinterpret_cast<x86::Pte*>(static_cast<u32>(pde.pfn().phys().value()) + PAGE_OFFSET);
 }
 
-// Make [start, end) read-only in the direct map.
-void protect_readonly(VirtAddr start, VirtAddr end) {
+enum class Exec : bool { No, Yes };
+
+// Make [start, end) read-only in the direct map; code also executable (it
+// was mapped execute-disable with the rest of lowmem, where the CPU has NX).
+void protect_readonly(VirtAddr start, VirtAddr end, Exec exec) {
     for (VirtAddr va = start.page_down(); va < end; va += PAGE_SIZE) {
-        if (x86::Pte* pte = lookup_kernel_pte(va))
-            x86::set_pte(pte, x86::read_pte(pte).without(x86::PTE_WRITE));
+        if (x86::Pte* pte = lookup_kernel_pte(va)) {
+            const x86::Pte ro = x86::read_pte(pte).without(x86::PTE_WRITE);
+            x86::set_pte(pte, exec == Exec::Yes ? ro.without(x86::PTE_NX) : ro);
+        }
     }
 }
 
@@ -65,8 +74,10 @@ x86::Pte* alloc_page_tables_early(u32 count, const char* what) {
 } // namespace
 
 x86::PteFlags kernel_pte_flags() {
-    const x86::PteFlags flags = x86::PTE_PRESENT | x86::PTE_WRITE;
-    return global_pages ? flags | x86::PTE_GLOBAL : flags;
+    x86::PteFlags flags = x86::PTE_PRESENT | x86::PTE_WRITE;
+    if (global_pages)
+        flags = flags | x86::PTE_GLOBAL;
+    return nx_pages ? flags | x86::PTE_NX : flags;
 }
 
 x86::Pde kernel_table_pde(const x86::Pte* table) {
@@ -84,6 +95,9 @@ void pgtable_init() {
     global_pages = x86::cpu_features().pge;
     if (global_pages)
         x86::write_cr4(x86::read_cr4() | x86::CR4_PGE);
+    // Before the first entry with NX in it: without EFER.NXE that bit is
+    // reserved. The early tables have none.
+    nx_pages = x86::nx_enable();
 
     // Keep the boot identity map (PDEs below PAGE_OFFSET) for now.
     const u32 user_pdes = x86::pde_index(VirtAddr(PAGE_OFFSET));
@@ -110,21 +124,27 @@ void pgtable_init() {
     x86::pte_clear(lookup_kernel_pte(VirtAddr(PAGE_OFFSET)));
 
     // Code and constants are read-only: the entry section (linked low, mapped
-    // here at PAGE_OFFSET + 1 MiB), .text, .rodata and the symbol table.
-    protect_readonly(VirtAddr(__boot_start) + PAGE_OFFSET, VirtAddr(__kernel_start));
-    protect_readonly(VirtAddr(__text_start), VirtAddr(__rodata_end));
-    protect_readonly(VirtAddr(__ksymtab_section), VirtAddr(__ksymtab_end));
+    // here at PAGE_OFFSET + 1 MiB), .text, .rodata and the symbol table. Code
+    // alone is executable: everything else in lowmem is data (NX where the
+    // CPU has it).
+    protect_readonly(VirtAddr(__boot_start) + PAGE_OFFSET, VirtAddr(__kernel_start), Exec::Yes);
+    protect_readonly(VirtAddr(__text_start), VirtAddr(__text_end), Exec::Yes);
+    protect_readonly(VirtAddr(__text_end), VirtAddr(__rodata_end), Exec::No);
+    protect_readonly(VirtAddr(__ksymtab_section), VirtAddr(__ksymtab_end), Exec::No);
 
     fixmap_install(swapper_pg_dir);
     x86::set_pde(&swapper_pg_dir[x86::pde_index(VirtAddr(PKMAP_BASE))],
                  kernel_table_pde(pkmap_ptes));
 
-    const u32 pgd_phys = reinterpret_cast<u32>(swapper_pg_dir) - PAGE_OFFSET;
-    x86::double_fault_set_cr3(pgd_phys);
-    x86::write_cr3(pgd_phys);
+    const u32 cr3 = x86::paging_root_init(swapper_root, kernel_phys(&swapper_root),
+                                          kernel_phys(swapper_pg_dir));
+    x86::double_fault_set_cr3(cr3);
+    x86::write_cr3(cr3);
     x86::flush_tlb_local_all();
-    printk("mm: direct map of %u MiB of lowmem at %#x with 4 KiB pages%s; text and rodata "
-           "read-only\n", lowmem_bytes >> 20, PAGE_OFFSET, global_pages ? ", global (PGE)" : "");
+    printk("mm: %s paging; direct map of %u MiB of lowmem at %#x with 4 KiB pages%s; text and "
+           "rodata read-only%s\n", x86::PAGING_MODE, lowmem_bytes >> 20, PAGE_OFFSET,
+           global_pages ? ", global (PGE)" : "",
+           nx_pages ? ", data execute-disable (NX)" : "");
 }
 
 void pgtable_remove_identity_map() {

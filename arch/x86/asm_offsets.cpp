@@ -16,3 +16,4 @@ static_assert(ASM_FRAME_EIP == __builtin_offsetof(x86::InterruptFrame, eip));
 static_assert(ASM_CR0_EM == x86::CR0_EM && ASM_CR0_TS == x86::CR0_TS);
 static_assert(ASM_CR0_WP == x86::CR0_WP && ASM_CR0_NE == x86::CR0_NE);
 static_assert(static_cast<unsigned>(ASM_CR0_PG) == x86::CR0_PG);
+static_assert(ASM_CR4_PAE == x86::CR4_PAE);

@@ -6,6 +6,8 @@
 namespace x86 {
 
 constexpr u32 MSR_IA32_APIC_BASE = 0x1b;
+constexpr u32 MSR_EFER = 0xc0000080;
+constexpr u64 EFER_NXE = 1u << 11;   // execute-disable: PTE bit 63 means no fetch
 
 inline u64 rdmsr(u32 msr) {
     u32 lo, hi;

@@ -1,8 +1,24 @@
 #include "arch/x86/paging.h"
 
+#include "arch/x86/cpuid.h"
+#include "arch/x86/msr.h"
 #include "lib/bug.h"
 
 namespace x86 {
+
+namespace {
+bool nx_on = false;
+}
+
+bool nx_enable() {
+    if (PagingMethod::NX_BIT == 0 || !cpu_features().nx)
+        return false;
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+    nx_on = true;
+    return true;
+}
+
+bool nx_enabled() { return nx_on; }
 
 void pte_frame_unmappable(Pfn pfn) {
     // What the entry would hold: the frame number cut to the entry's width.

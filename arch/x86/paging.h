@@ -5,7 +5,7 @@
 // all that differs between paging modes: the width of an entry, the levels,
 // entries per table, the frame mask and highest frame, and how an entry is
 // written, cleared and read. HIMEM_PAE selects it (a CMake option, default
-// off; only the 2-level method exists yet). Haiku chooses its method at boot
+// off: the 2-level method; on: PAE, the `pae` build variant). Haiku chooses its method at boot
 // behind virtual calls; here the choice is made by the build, so the kmap
 // hot paths inline a single store. Everything else is written once, for
 // every mode, on the types below, and mm/ never asks which mode it runs in:
@@ -26,7 +26,10 @@
 #include "lib/types.h"
 
 #if HIMEM_PAE
-#error "the PAE paging method is not written yet: configure with -DHIMEM_PAE=OFF"
+#include "arch/x86/paging/pae.h"
+namespace x86 {
+using PagingMethod = paging::Pae;
+}
 #else
 #include "arch/x86/paging/two_level.h"
 namespace x86 {
@@ -37,11 +40,12 @@ using PagingMethod = paging::TwoLevel;
 namespace x86 {
 
 using lib::Pfn;
+using lib::PhysAddr;
 using lib::VirtAddr;
 
 // ---- geometry -------------------------------------------------------------------
 
-constexpr const char* PAGING_MODE = PagingMethod::NAME;   // for messages: "2-level"
+constexpr const char* PAGING_MODE = PagingMethod::NAME;   // for messages: "2-level", "PAE"
 
 // The first frame an entry cannot map: physical memory from here up is out
 // of reach.
@@ -95,6 +99,10 @@ constexpr PteFlags PTE_GLOBAL{1u << 8};
 // away, and "this mapping enabled access for its key" (undone at unmap).
 constexpr PteFlags PTE_SOFT_WRITE{1u << 9};
 constexpr PteFlags PTE_SOFT_ENABLED{1u << 10};
+// Execute-disable, where the method has it (PAE: bit 63; 2-level: none, and
+// this is the empty set). Set in kernel_pte_flags() only once nx_enable()
+// said yes: without EFER.NXE the bit is reserved and every walk faults.
+constexpr PteFlags PTE_NX{PagingMethod::NX_BIT};
 
 // A frame the paging mode cannot map: BUG (paging.frame_unmappable).
 [[noreturn, gnu::cold]] void pte_frame_unmappable(Pfn pfn);
@@ -191,6 +199,25 @@ inline Pte read_pte(const Pte* ptep) { return EntryAccess::read(ptep); }
 inline void set_pde(Pde* pdep, const Pde& pde) { EntryAccess::write(pdep, pde); }
 inline void pde_clear(Pde* pdep) { EntryAccess::clear(pdep); }
 inline Pde read_pde(const Pde* pdep) { return EntryAccess::read(pdep); }
+
+// ---- the top level ----------------------------------------------------------------
+
+// What CR3 points at for a kernel page directory of PTRS_PER_PD entries:
+// nothing beyond the directory with 2-level paging, a four-entry PDPT over
+// its four pages with PAE. It must lie below 4 GiB (the kernel image does).
+using PagingRoot = PagingMethod::Root;
+
+// Point `root` (at physical `root_phys`) at the directory at physical
+// `directory`, and return the value for CR3.
+inline u32 paging_root_init(PagingRoot& root, PhysAddr root_phys, PhysAddr directory) {
+    return PagingMethod::root_init(root, root_phys, directory);
+}
+
+// Turn on execute-disable (EFER.NXE) if the method has an NX bit and the CPU
+// has NX (CPUID 0x80000001 EDX bit 20); true if PTE_NX may be used from now
+// on. On this CPU only: the APs turn it on in the trampoline (nx_enabled()).
+bool nx_enable();
+bool nx_enabled();
 
 // ---- TLB ------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@
 #include "arch/x86/gdt.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/lapic.h"
+#include "arch/x86/msr.h"
+#include "arch/x86/paging.h"
 #include "arch/x86/percpu.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/time.h"
@@ -12,7 +14,7 @@
 
 extern "C" char trampoline_start[], trampoline_end[];
 extern "C" char trampoline_cr3[], trampoline_cr4[], trampoline_stack[], trampoline_entry[],
-    trampoline_cpu[];
+    trampoline_cpu[], trampoline_efer[];
 extern "C" void ap_entry();
 
 namespace x86 {
@@ -36,6 +38,7 @@ void set_ap_online_hook(ApOnlineHook hook) { online_hook = hook; }
 bool start_ap(unsigned cpu, u32 stack_top, void* page) {
     set_word(page, trampoline_cr3, read_cr3());
     set_word(page, trampoline_cr4, read_cr4());
+    set_word(page, trampoline_efer, nx_enabled() ? static_cast<u32>(EFER_NXE) : 0);
     set_word(page, trampoline_stack, stack_top);
     set_word(page, trampoline_entry, reinterpret_cast<u32>(&ap_entry));
     set_word(page, trampoline_cpu, cpu);

@@ -2,7 +2,10 @@
  * The AP trampoline. A STARTUP IPI with vector 0x08 starts an AP in real mode
  * at CS:IP = 0x0800:0000, i.e. physical 0x8000, where the boot CPU copied
  * this blob (smp_boot.cpp). It switches to protected mode with a flat GDT
- * of its own, loads the kernel's CR4 and CR3 and turns paging on (the page
+ * of its own, loads the kernel's CR4 (PAE before paging, with PAE) and CR3,
+ * sets the boot CPU's EFER bits (NXE: with it off, the kernel's NX entries
+ * are reserved bits and every walk through them faults), and turns paging
+ * on (the page
  * is identity-mapped for this moment only), then jumps to ap_entry in the
  * higher half on the stack the boot CPU prepared.
  *
@@ -39,6 +42,14 @@ trampoline_32:
     movl %eax, %cr4
     movl T(trampoline_cr3), %eax
     movl %eax, %cr3
+    movl T(trampoline_efer), %ebx
+    testl %ebx, %ebx
+    jz 1f
+    movl $0xc0000080, %ecx            /* MSR_EFER */
+    rdmsr
+    orl %ebx, %eax
+    wrmsr
+1:
     movl %cr0, %eax
     orl $(ASM_CR0_PG | ASM_CR0_WP | ASM_CR0_NE | ASM_CR0_EM | ASM_CR0_TS), %eax
     andl $~ASM_CR0_MP, %eax
@@ -59,7 +70,9 @@ trampoline_gdtr:
 
     .align 4
     .global trampoline_cr3, trampoline_cr4, trampoline_stack, trampoline_entry, trampoline_cpu
+    .global trampoline_efer
 trampoline_cr3:   .long 0
+trampoline_efer:  .long 0
 trampoline_cr4:   .long 0
 trampoline_stack: .long 0
 trampoline_entry: .long 0

@@ -203,13 +203,22 @@ void note(u32 eip, const char* what, unsigned pos, x86::Pte live = {}, x86::Pte 
 // current while its slots hold next's PTEs. Reads through empty slots are
 // not checked: between a PTE clear and its invlpg the TLB may still hold
 // the old entry, and nothing reads it then.
+//
+// With PAE an entry is two words, written high word first and cleared low
+// word first (spec §1.8), so a step can land between the two stores: the
+// low word, which holds Present and every flag, is then zero and the high
+// word is not. No walk can use such an entry, so it counts as empty; an
+// entry whose low word names a frame while its high word is stale would
+// not, and the frame check below would read the wrong frame's words.
+bool empty_for_any_walk(x86::Pte e) { return static_cast<u32>(e.raw()) == 0; }
+
 void check_interrupted(Task* t, u32 eip) {
     const KmapCtrl& kc = kmap_ctrl(t);
     const unsigned cpu = x86::this_cpu_index();
     for (unsigned pos = 0; pos < KM_MAX_IDX; ++pos) {
         const u32 va = kmap_local_slot_address(cpu, pos);
         const x86::Pte live = x86::read_pte(lookup_kernel_pte(VirtAddr(va)));
-        if (live.none())
+        if (empty_for_any_walk(live))
             continue;
         const int p = static_cast<int>(pos);
         if (p >= kc.idx) {
@@ -217,7 +226,13 @@ void check_interrupted(Task* t, u32 eip) {
             continue;
         }
         const x86::Pte saved = kc.pteval[pos];
-        const bool being_mapped = p == kc.idx - 1 && saved.none();
+        // The top position may be being mapped: its PTE is written before
+        // its saved value, and with PAE the saved value is two words too,
+        // stored one after the other (the low word first, as GCC orders a
+        // u64 store), so a step can land after its low word only.
+        const bool being_mapped =
+            p == kc.idx - 1 && (saved.none() || saved.without(AD).raw() ==
+                                          static_cast<u32>(live.without(AD).raw()));
         if (live.without(AD) != saved.without(AD) && !being_mapped)
             note(eip, "a slot holds a PTE its task did not save", pos, live, saved);
         if (!live.present())

@@ -7,7 +7,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
-VARIANTS = {"release": "OFF", "debug": "ON"}
+# Each build variant and the CMake options that make it (build/<variant>/).
+VARIANTS = {
+    "release": {"HIMEM_DEBUG": "OFF", "HIMEM_PAE": "OFF"},
+    "debug": {"HIMEM_DEBUG": "ON", "HIMEM_PAE": "OFF"},
+    "pae": {"HIMEM_DEBUG": "OFF", "HIMEM_PAE": "ON"},
+}
 
 
 def kernel_dir(variant="release"):
@@ -29,7 +34,8 @@ def build_kernel(variant="release", quiet=True):
     """Configure (once) and build himem.elf and the ISO; returns the build dir."""
     out = kernel_dir(variant)
     if not (out / "CMakeCache.txt").exists():
-        _run(["cmake", "-S", ROOT, "-B", out, f"-DHIMEM_DEBUG={VARIANTS[variant]}"], quiet)
+        _run(["cmake", "-S", ROOT, "-B", out]
+             + [f"-D{k}={v}" for k, v in VARIANTS[variant].items()], quiet)
     _run(["cmake", "--build", out, f"-j{os.cpu_count() or 2}"], quiet)
     # For people who attach GDB by hand (tools/himem gdb writes the same file).
     from . import gdb

@@ -30,6 +30,17 @@ STATUS_MEANING = {
 }
 
 
+# The CPU each build variant boots on unless told otherwise. The PAE build
+# wants what a HIGHMEM64G machine had: 36 physical address bits (qemu32 has
+# neither PSE36 nor CPUID 0x80000008, so its MAXPHYADDR is 32 and a PAE
+# entry cannot name a frame above 4 GiB) and NX.
+CPU_MODELS = {"pae": "qemu32,pse36=on,nx=on"}
+
+
+def cpu_model_for(variant):
+    return CPU_MODELS.get(variant, "qemu32")
+
+
 @dataclass
 class Machine:
     cpus: str = "1"            # passed to -smp as is ("4", "6,sockets=2,cores=3")

@@ -6,11 +6,10 @@
 // Do not include this: arch/x86/paging.h selects the method at build time
 // and builds Pte, Pde and their accessors on it. A paging method is a
 // struct that defines exactly the members below and nothing else; what is
-// not here is the same in every mode. The PAE method (a later issue) adds a
-// second one: 64-bit entries, three levels, 512 entries per table, a frame
-// mask that reaches above 4 GiB, and writes of two-word entries that no
-// walk sees half done (high word first when setting, low word first when
-// clearing, one cmpxchg8b when replacing a present entry).
+// not here is the same in every mode. The PAE method (paging/pae.h) is the
+// other one: 64-bit entries, three levels, 512 entries per table, a frame
+// mask that reaches above 4 GiB, NX, and writes of two-word entries that no
+// walk sees half done.
 #pragma once
 
 #include "lib/addr.h"
@@ -33,6 +32,14 @@ struct TwoLevel {
     // The first frame an entry cannot hold (4 GiB): a larger one would be
     // truncated to another frame.
     static constexpr lib::Pfn PFN_LIMIT{1u << 20};
+    // No execute-disable bit: a 2-level entry has none (NX needs PAE).
+    static constexpr Entry NX_BIT = 0;
+
+    // The top level CR3 points at is the page directory itself.
+    struct Root {};
+    static u32 root_init(Root&, lib::PhysAddr /*root_phys*/, lib::PhysAddr directory) {
+        return static_cast<u32>(directory.value());
+    }
 
     // An entry is one aligned 32-bit word: one store writes it whole, so no
     // CPU's page walk and no other CPU's read can see half of it. The store
