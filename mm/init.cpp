@@ -1,5 +1,6 @@
 #include "mm/init.h"
 
+#include "arch/x86/cpuid.h"
 #include "lib/new.h"
 #include "lib/printk.h"
 #include "lib/string.h"
@@ -20,9 +21,19 @@ namespace {
 
 constexpr u64 LOW_MEMORY = 1024 * 1024;
 
-// Usable RAM from the loader's map, clipped at MAX_PHYS (4 GiB) and at mem=.
+// The end of the physical memory the kernel can map: what an entry can hold
+// (MAX_PHYS: 4 GiB with 2-level paging, 64 GiB with PAE), and no more than
+// the CPU's physical address width, above which an entry's frame bits are
+// reserved and every walk through it faults.
+u64 physical_reach() {
+    const u64 cpu_limit = u64{1} << x86::cpu_features().phys_bits;
+    return min(cpu_limit, MAX_PHYS);
+}
+
+// Usable RAM from the loader's map, clipped at physical_reach() and at mem=.
 void add_usable_ram(const MemoryMap& map, u64 mem_limit) {
-    const u64 limit = mem_limit ? min(mem_limit, MAX_PHYS) : MAX_PHYS;
+    const u64 reach = physical_reach();
+    const u64 limit = mem_limit ? min(mem_limit, reach) : reach;
     u64 clipped = 0;
     for (unsigned i = 0; i < map.count; ++i) {
         const RamRange& r = map.ranges[i];
@@ -30,8 +41,8 @@ void add_usable_ram(const MemoryMap& map, u64 mem_limit) {
             continue;
         const u64 start = r.base;
         const u64 end = r.base + r.length;
-        if (end > MAX_PHYS)
-            clipped += end - max(start, MAX_PHYS);
+        if (end > reach)
+            clipped += end - max(start, reach);
         if (start >= limit)
             continue;
         memblock::add_usable(PhysAddr(start), min(end, limit) - start);
@@ -41,10 +52,33 @@ void add_usable_ram(const MemoryMap& map, u64 mem_limit) {
         memblock::add_usable(PhysAddr(LOW_MEMORY), min(u64{map.mem_upper_kb} * 1024, limit - LOW_MEMORY));
     }
     memory_split.clipped_bytes = clipped;
-    if (clipped)
+    if (!clipped)
+        return;
+    if (reach < MAX_PHYS)
+        printk("mm: %llu MiB of RAM above %llu GiB clipped: this CPU's physical addresses have "
+               "%u bits (%s)\n", static_cast<unsigned long long>(clipped >> 20),
+               static_cast<unsigned long long>(reach >> 30), x86::cpu_features().phys_bits,
+               x86::cpu_features().pse36 ? "CPUID 0x80000008" : "no PSE36, no CPUID 0x80000008");
+    else
         printk("mm: %llu MiB of RAM above %llu GiB clipped: %s paging cannot reach it\n",
                static_cast<unsigned long long>(clipped >> 20),
-               static_cast<unsigned long long>(MAX_PHYS >> 30), x86::PAGING_MODE);
+               static_cast<unsigned long long>(reach >> 30), x86::PAGING_MODE);
+}
+
+// Drop the RAM whose struct pages would not fit in lowmem's budget.
+void fit_mem_map_in_lowmem() {
+    const Pfn reach = mem_map_reach(max_pfn, max_low_pfn);
+    if (reach == max_pfn)
+        return;
+    printk("mm: %u MiB of RAM would need %llu MiB of struct page, more than half of the %u MiB "
+           "of lowmem: using RAM below %#llx only (%u MiB dropped)\n",
+           max_pfn.value() >> (20 - PAGE_SHIFT),
+           static_cast<unsigned long long>((u64{max_pfn.value()} * sizeof(Page)) >> 20),
+           max_low_pfn.value() >> (20 - PAGE_SHIFT),
+           static_cast<unsigned long long>(reach.phys().value()),
+           (max_pfn - reach) >> (20 - PAGE_SHIFT));
+    memory_split.mem_map_dropped_bytes = u64{max_pfn - reach} << PAGE_SHIFT;
+    max_pfn = reach;
 }
 
 Pfn highest_usable_pfn() {
@@ -76,6 +110,14 @@ void mem_map_init() {
 
 } // namespace
 
+Pfn mem_map_reach(Pfn ram_end, Pfn lowmem_end) {
+    const u64 budget = lowmem_end.phys().value() / 2;
+    const u64 frames = budget / sizeof(Page);
+    if (u64{ram_end.value()} <= frames)
+        return ram_end;
+    return max(lowmem_end, Pfn(static_cast<u32>(frames)));
+}
+
 void mm_init(const MmParams& params) {
     u64 mem_limit = params.mem_limit;
     if (mem_limit && mem_limit < MIN_MEM_PARAM) {
@@ -87,8 +129,9 @@ void mm_init(const MmParams& params) {
     memory_split.mem_limit = mem_limit;
     add_usable_ram(params.map, mem_limit);
     max_pfn = highest_usable_pfn();
-    memory_split.ram_top_below_4g = max_pfn.phys().value();
+    memory_split.ram_top = max_pfn.phys().value();
     split_lowmem_highmem(params.highmem_bytes);
+    fit_mem_map_in_lowmem();
 
     reserve_boot_ranges(params.map);
     pgtable_init();

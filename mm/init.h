@@ -4,6 +4,7 @@
 #pragma once
 
 #include "lib/cmdline.h"
+#include "mm/types.h"
 #include "lib/types.h"
 
 namespace mm {
@@ -40,5 +41,11 @@ struct MmParams {
 constexpr u64 MIN_MEM_PARAM = 32ull * 1024 * 1024;
 
 void mm_init(const MmParams& params);
+
+// How far RAM may reach when mem_map, in lowmem, may take at most half of
+// the `lowmem_end` pages of lowmem (the rest holds the kernel's own data):
+// `ram_end`, or the lower end whose struct pages fit. Never below
+// `lowmem_end`. mm_init drops the RAM above it and says so.
+Pfn mem_map_reach(Pfn ram_end, Pfn lowmem_end);
 
 } // namespace mm

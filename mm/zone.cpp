@@ -14,7 +14,7 @@ u32 mib(u32 pages) { return pages / MIB_PAGES; }
 } // namespace
 
 void split_lowmem_highmem(u64 highmem_bytes) {
-    const u32 highmem_pages = static_cast<u32>(min<u64>(highmem_bytes, ~0u) >> PAGE_SHIFT);
+    const u32 highmem_pages = static_cast<u32>(min<u64>(highmem_bytes >> PAGE_SHIFT, ~0u));
     memory_split.highmem_param = highmem_bytes;
     memory_split.highmem_param_used = false;
 

@@ -30,8 +30,9 @@ inline Zone& page_zone(const Page* page) { return zones[page->zone]; }
 
 // How RAM was split (filled by mm_init; the tests recompute it independently).
 struct MemorySplit {
-    u64 ram_top_below_4g;     // end of usable RAM reachable by 2-level paging
-    u64 clipped_bytes;        // usable RAM above 4 GiB that was dropped
+    u64 ram_top;              // end of usable RAM within the paging mode's and the CPU's reach
+    u64 clipped_bytes;        // usable RAM beyond the paging mode's or the CPU's reach, dropped
+    u64 mem_map_dropped_bytes;  // RAM dropped because its struct pages would not fit in lowmem
     u64 mem_limit;            // mem= (0: none)
     u64 highmem_param;        // highmem= (0: none); as given
     bool highmem_param_used;  // false when refused

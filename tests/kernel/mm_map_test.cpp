@@ -2,6 +2,7 @@
 // against a model recomputed here from what the loader passed (boot_info)
 // and the command line (mem=, highmem=) - never from constants tied to one
 // configuration.
+#include "arch/x86/cpu.h"
 #include "boot/multiboot.h"
 #include "boot/params.h"
 #include "mm/buddy.h"
@@ -29,11 +30,31 @@ u64 effective_mem_limit() {
     return mem >= MIN_MEM_PARAM ? mem : 0;
 }
 
-// Usable ranges as pages: clipped at MAX_PHYS (4 GiB) and mem=, rounded inward.
+// The CPU's physical address width, asked here rather than taken from the
+// kernel's cpuid code: CPUID 0x80000008 if it exists, else 36 with PSE36,
+// else 32.
+u32 cpu_phys_bits() {
+    u32 a, b, c, d;
+    x86::cpuid(1, 0, a, b, c, d);
+    u32 bits = d & (1u << 17) ? 36 : 32;
+    x86::cpuid(0x80000000, 0, a, b, c, d);
+    if (a >= 0x80000008 && a <= 0x8000ffff) {
+        x86::cpuid(0x80000008, 0, a, b, c, d);
+        if ((a & 0xff) >= 32)
+            bits = a & 0xff;
+    }
+    return bits;
+}
+
+// What the kernel may map: MAX_PHYS (4 GiB with 2-level paging, 64 GiB
+// with PAE), and no more than the CPU's physical addresses reach.
+u64 reach() { return min(MAX_PHYS, u64{1} << cpu_phys_bits()); }
+
+// Usable ranges as pages: clipped at reach() and mem=, rounded inward.
 template <typename F>
 void for_each_usable(F&& f) {
     const u64 mem = effective_mem_limit();
-    const u64 limit = mem ? min(mem, MAX_PHYS) : MAX_PHYS;
+    const u64 limit = mem ? min(mem, reach()) : reach();
     for (unsigned i = 0; i < boot::boot_info.mmap_count; ++i) {
         const boot::MemoryRange& r = boot::boot_info.mmap[i];
         if (r.type != 1)
@@ -49,8 +70,8 @@ Model model() {
     Model m;
     for (unsigned i = 0; i < boot::boot_info.mmap_count; ++i) {
         const boot::MemoryRange& r = boot::boot_info.mmap[i];
-        if (r.type == 1 && r.base + r.length > MAX_PHYS)
-            m.clipped += r.base + r.length - max(r.base, MAX_PHYS);
+        if (r.type == 1 && r.base + r.length > reach())
+            m.clipped += r.base + r.length - max(r.base, reach());
     }
     for_each_usable([&](u32, u32 end) { m.max_pfn = max(m.max_pfn, end); });
     const u64 high = boot::params.highmem / PAGE_SIZE;
@@ -64,6 +85,10 @@ Model model() {
         if (high && high <= m.max_pfn - MAXMEM_PFN)
             m.max_pfn = MAXMEM_PFN + static_cast<u32>(high);
     }
+    // mem_map (24 bytes a frame, in lowmem) may take half of lowmem.
+    const u64 fits = u64{m.max_low_pfn} * PAGE_SIZE / 2 / sizeof(Page);
+    if (m.max_pfn > fits)
+        m.max_pfn = static_cast<u32>(fits);
     return m;
 }
 
@@ -86,6 +111,23 @@ KTEST(mm_map, split_follows_map_mem_and_highmem) {
                                                          : m.max_pfn - MAXMEM_PFN ==
                                                                boot::params.highmem / PAGE_SIZE);
     EXPECT_EQ(memory_split.highmem_param_used, used);
+}
+
+// The rule mm_init applies to the machine it runs on, on machines it does
+// not: lowmem pays for every frame's struct page, and may spend half of
+// itself on them. PAE's largest RAM, 64 GiB, needs 384 MiB of the 887 MiB of
+// lowmem, so only a smaller lowmem (or a larger struct page) reaches the rule.
+KTEST(mm_map, ram_is_limited_to_what_lowmem_can_describe) {
+    constexpr u32 MIB = 256;   // pages
+    // 64 MiB of lowmem: 32 MiB of struct page describe 1,398,101 frames.
+    EXPECT_EQ(mem_map_reach(Pfn(16 * 1024 * MIB), Pfn(64 * MIB)).value(), 1398101u);
+    // What fits is left alone: exactly 1,398,101 frames, and 4 GiB under L.
+    EXPECT_EQ(mem_map_reach(Pfn(1398101), Pfn(64 * MIB)).value(), 1398101u);
+    EXPECT_EQ(mem_map_reach(Pfn(1398102), Pfn(64 * MIB)).value(), 1398101u);
+    EXPECT_EQ(mem_map_reach(Pfn(4096 * MIB), Pfn(MAXMEM_PFN)).value(), 4096 * MIB);
+    // 64 GiB with the real lowmem limit L fits.
+    EXPECT_EQ(mem_map_reach(Pfn(1u << 24), Pfn(MAXMEM_PFN)).value(), 1u << 24);
+    EXPECT_EQ(memory_split.mem_map_dropped_bytes, 0u);
 }
 
 KTEST(mm_map, zone_spans_and_page_tags) {
