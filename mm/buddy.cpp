@@ -59,9 +59,43 @@ Page* take_block(Zone& zone, unsigned order) {
     return nullptr;
 }
 
-} // namespace
+// The first 2^order-aligned pfn at or above `pfn`.
+Pfn align_up(Pfn pfn, unsigned order) {
+    const u32 size = 1u << order;
+    return Pfn((pfn.value() + size - 1) & ~(size - 1));
+}
 
-Page* alloc_pages(Gfp gfp, unsigned order) {
+// A free 2^order block inside `where`, carved out of the first free block
+// of any order that holds one; the rest of that block goes back to the
+// lists, as take_block's split does. Called with the zone lock held.
+Page* take_block_in(Zone& zone, unsigned order, PfnRange where) {
+    for (unsigned o = order; o < MAX_ORDER; ++o) {
+        for (Page& block : zone.free_area[o].blocks) {
+            const Pfn start = page_to_pfn(&block);
+            const Pfn want = align_up(max(start, where.start), order);
+            if (want + (1u << order) > min(start + (1u << o), where.end))
+                continue;
+            block.list.unlink();
+            zone.free_area[o].nr_free--;
+            Page* head = &block;
+            while (o > order) {
+                --o;
+                Page* lower = head;
+                Page* upper = head + (1u << o);
+                Page* spare = page_to_pfn(upper) <= want ? lower : upper;
+                head = spare == lower ? upper : lower;
+                spare->order = static_cast<u8>(o);
+                zone.free_area[o].blocks.push_front(*spare);
+                zone.free_area[o].nr_free++;
+            }
+            return head;
+        }
+    }
+    return nullptr;
+}
+
+template <typename Take>
+Page* alloc_from_zones(Gfp gfp, unsigned order, Take take) {
     if (WARN_ONCE("buddy.bad_order", order >= MAX_ORDER, "alloc_pages: order %u >= %u", order,
                   MAX_ORDER))
         return nullptr;
@@ -70,7 +104,7 @@ Page* alloc_pages(Gfp gfp, unsigned order) {
             break;
         Zone& zone = zones[id];
         SpinlockIrqsaveGuard guard(zone.lock);
-        if (Page* block = take_block(zone, order)) {
+        if (Page* block = take(zone)) {
             set_state(block, order, PageState::Allocated, PageState::Tail);
             block->order = static_cast<u8>(order);
             zone.free_pages -= 1u << order;
@@ -78,6 +112,17 @@ Page* alloc_pages(Gfp gfp, unsigned order) {
         }
     }
     return nullptr;
+}
+
+} // namespace
+
+Page* alloc_pages(Gfp gfp, unsigned order) {
+    return alloc_from_zones(gfp, order, [order](Zone& zone) { return take_block(zone, order); });
+}
+
+Page* alloc_pages_in(Gfp gfp, unsigned order, PfnRange where) {
+    return alloc_from_zones(gfp, order,
+                            [=](Zone& zone) { return take_block_in(zone, order, where); });
 }
 
 void free_pages(Page* page, unsigned order) {

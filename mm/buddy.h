@@ -20,6 +20,11 @@ enum class Gfp : u8 { Kernel, HighUser, Dma };
 
 Page* alloc_pages(Gfp gfp, unsigned order);
 inline Page* alloc_page(Gfp gfp) { return alloc_pages(gfp, 0); }
+// A block that lies wholly inside `where` (a device that addresses only
+// part of RAM; the tests' frames above and below 4 GiB), from the zones of
+// `gfp` in its fallback order; null if none is free. Costs a walk of the
+// free lists, so not for hot paths.
+Page* alloc_pages_in(Gfp gfp, unsigned order, PfnRange where);
 void free_pages(Page* page, unsigned order);
 inline void free_page(Page* page) { free_pages(page, 0); }
 

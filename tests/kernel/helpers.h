@@ -3,19 +3,65 @@
 // secondary-TLB notifier registered for one scope, and "at scope exit".
 #pragma once
 
+#include "lib/atomic.h"
+#include "lib/printk.h"
 #include "lib/types.h"
 #include "mm/buddy.h"
 #include "mm/faultable.h"
 #include "mm/page.h"
 #include "mm/pkmap.h"
 #include "mm/secondary_tlb.h"
+#include "tests/ktest/ktest.h"
 
 namespace test_support {
 
-// A page of ZONE_HIGHMEM, or null if none is free (a lowmem page the
-// allocator falls back on is given back).
+// The first frame above 4 GiB: only PAE reaches it.
+inline constexpr mm::Pfn FIRST_PFN_ABOVE_4G{0x100000};
+
+// Highmem test pages handed out on each side of 4 GiB, for the closing note.
+struct HighmemSides {
+    Atomic<u32> above_4g{0};
+    Atomic<u32> below_4g{0};
+    Atomic<u32> turn{0};
+};
+inline HighmemSides highmem_sides;
+
+inline void note_highmem_sides() {
+    printk("# highmem test pages: %u from above 4 GiB, %u from below\n",
+           highmem_sides.above_4g.load(), highmem_sides.below_4g.load());
+}
+
+// What alloc_page(Gfp::HighUser) gives (highmem first, lowmem once highmem
+// is out), except that where highmem lies on both sides of 4 GiB (PAE),
+// successive highmem pages alternate between the two. Every suite then maps
+// frames whose PTEs need the high word and frames whose PTEs do not: a PTE
+// that lost a frame's high bits names a frame below 4 GiB, which the
+// patterns the suites check then show.
+inline mm::Page* alloc_highuser_page() {
+    mm::Page* p = nullptr;
+    if (mm::max_pfn > FIRST_PFN_ABOVE_4G) {
+        const mm::PfnRange above{FIRST_PFN_ABOVE_4G, mm::max_pfn};
+        const mm::PfnRange below{mm::max_low_pfn, FIRST_PFN_ABOVE_4G};
+        const bool above_first = highmem_sides.turn.fetch_add(1) & 1;
+        p = mm::alloc_pages_in(mm::Gfp::HighUser, 0, above_first ? above : below);
+        if (!p)
+            p = mm::alloc_pages_in(mm::Gfp::HighUser, 0, above_first ? below : above);
+    }
+    if (!p)
+        p = mm::alloc_page(mm::Gfp::HighUser);
+    if (p && mm::is_highmem(p)) {
+        const bool above = mm::page_to_pfn(p) >= FIRST_PFN_ABOVE_4G;
+        (above ? highmem_sides.above_4g : highmem_sides.below_4g).fetch_add(1);
+        if (above)
+            ktest::add_closing_note(note_highmem_sides);
+    }
+    return p;
+}
+
+// A page of ZONE_HIGHMEM as alloc_highuser_page() takes them, or null if
+// none is free (a lowmem page the allocator falls back on is given back).
 inline mm::Page* alloc_highmem_page() {
-    mm::Page* p = mm::alloc_page(mm::Gfp::HighUser);
+    mm::Page* p = alloc_highuser_page();
     if (p && !mm::is_highmem(p)) {
         mm::free_page(p);
         return nullptr;

@@ -24,7 +24,7 @@ using test_support::Region;
 
 // A page (highmem when possible) holding a recognizable pattern.
 Page* source_page(u32 seed) {
-    Page* p = alloc_page(Gfp::HighUser);
+    Page* p = test_support::alloc_highuser_page();
     if (!p)
         return nullptr;
     LocalMapping m(p);

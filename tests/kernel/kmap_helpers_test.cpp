@@ -5,6 +5,7 @@
 #include "mm/local_mapping.h"
 #include "mm/page_copy.h"
 #include "tests/ktest/ktest.h"
+#include "tests/kernel/helpers.h"
 
 using namespace mm;
 
@@ -16,7 +17,7 @@ static_assert(!__is_assignable(LocalMapping&, const LocalMapping&), "no copy ass
 
 namespace {
 // Highmem when there is some, so the helpers really go through slots.
-Page* any_page() { return alloc_page(Gfp::HighUser); }
+Page* any_page() { return test_support::alloc_highuser_page(); }
 // Whether kmap_local gives this page a slot (otherwise its direct-map address).
 int takes_slot(const Page* p) { return is_highmem(p) || KMAP_FORCE_MAP ? 1 : 0; }
 } // namespace

@@ -40,6 +40,7 @@
 #include "sched/sched.h"
 #include "tests/kernel/single_step.h"
 #include "tests/ktest/ktest.h"
+#include "tests/kernel/helpers.h"
 
 using namespace mm;
 using sched::Task;
@@ -76,7 +77,7 @@ u32 frame_mismatches(const void* va, Pfn pfn) {
 // A page that kmap_local maps through a slot (highmem, or any page with
 // force-map), filled with its frame's words; null if there is none.
 Page* slot_page() {
-    Page* p = alloc_page(Gfp::HighUser);
+    Page* p = test_support::alloc_highuser_page();
     if (p && !is_highmem(p) && !KMAP_FORCE_MAP) {
         free_page(p);
         p = nullptr;

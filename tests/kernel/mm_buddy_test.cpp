@@ -39,10 +39,41 @@ void with_page(Page* page, F&& f) {
     f(map.as<u32>());
 }
 
-// Every page carries a pattern tied to its pfn.
+// Which pages carry a pattern: all of them up to 4 GiB of free RAM; beyond
+// (PAE), about 512 MiB of them: one 2 MiB chunk in `sample_stride` (a power
+// of two), chosen by a hash of the chunk's number. Each guest page touched
+// first costs the host memory of its own, and the host backs guest RAM with
+// 2 MiB pages where it can: a page touched here and there would make it
+// zero all 16 GiB. A chunk holds blocks of every order and alignment.
+constexpr u32 TOUCH_ALL_UP_TO = 1u << 20;
+constexpr u32 TOUCH_WHEN_SAMPLING = 1u << 17;
+u32 sample_stride = 1;
+u32 sample_bits = 0;   // log2(sample_stride)
+
+void choose_sampling(u32 free_pages) {
+    sample_stride = 1;
+    sample_bits = 0;
+    if (free_pages <= TOUCH_ALL_UP_TO)
+        return;
+    while (free_pages / sample_stride > TOUCH_WHEN_SAMPLING) {
+        sample_stride <<= 1;
+        ++sample_bits;
+    }
+}
+
+// The top bits of a multiplicative hash of the chunk (its low bits would
+// only repeat the chunk number's own).
+bool sampled(Pfn pfn) {
+    const u32 chunk = pfn.value() >> 9;
+    return sample_bits == 0 || (chunk * 0x9e3779b1u) >> (32 - sample_bits) == 0;
+}
+
+// Every sampled page carries a pattern tied to its pfn.
 void fill(Page* block, unsigned order) {
     for (u32 i = 0; i < (1u << order); ++i) {
         const Pfn pfn = page_to_pfn(block + i);
+        if (!sampled(pfn))
+            continue;
         with_page(block + i, [&](u32* words) {
             for (u32 w = 0; w < PAGE_SIZE / 4; ++w)
                 words[w] = pattern(pfn, w);
@@ -54,6 +85,8 @@ u32 mismatches(Page* block, unsigned order) {
     u32 bad = 0;
     for (u32 i = 0; i < (1u << order); ++i) {
         const Pfn pfn = page_to_pfn(block + i);
+        if (!sampled(pfn))
+            continue;
         with_page(block + i, [&](u32* words) {
             for (u32 w = 0; w < PAGE_SIZE / 4; ++w)
                 bad += words[w] != pattern(pfn, w);
@@ -73,6 +106,7 @@ bool has_block_of_order(ZoneId zone, unsigned order) {
 
 KTEST(mm_buddy, stress_to_exhaustion_with_patterns) {
     const FreeShape before = FreeShape::now();
+    choose_sampling(nr_free_pages());
     Xorshift32 rng(0x5eed1234);
     // Allocated blocks are chained through their head's free-list node, which
     // the allocator does not use while a block is allocated.
@@ -119,7 +153,8 @@ KTEST(mm_buddy, stress_to_exhaustion_with_patterns) {
         free_pages(block, order);
     }
     EXPECT_EQ(bad, 0u);
-    ktest_ctx.diag("%u blocks, %u pages, %u in highmem", blocks, pages, highmem_blocks);
+    ktest_ctx.diag("%u blocks, %u pages, %u in highmem; patterns in 1 of %u 2 MiB chunks", blocks, pages,
+                   highmem_blocks, sample_stride);
     // Every page is back and merged into the same blocks as before.
     EXPECT_TRUE(FreeShape::now() == before);
 }
@@ -144,6 +179,34 @@ KTEST(mm_buddy, gfp_flags_choose_zones) {
     free_page(h);
     free_page(d);
     free_page(k);
+}
+
+// A block from a range: every order, at a range that starts and ends inside
+// larger free blocks (so they must be carved), and nothing when the range
+// holds no free block of that order. All of it back, merged, afterwards.
+KTEST(mm_buddy, a_block_from_a_range_is_inside_it) {
+    const FreeShape before = FreeShape::now();
+    const PfnRange normal = zones[ZONE_NORMAL].span;
+    // An odd start 1.5 blocks of order 10 into the zone, 3 such blocks long.
+    const PfnRange where{normal.start + 1536 + 3, normal.start + 1536 + 3 + 3 * 1024};
+    ASSERT_LE(where.end, normal.end);
+    Page* got[MAX_ORDER] = {};
+    for (unsigned order = 0; order < MAX_ORDER; ++order) {
+        got[order] = alloc_pages_in(Gfp::Kernel, order, where);
+        if (!got[order])
+            continue;   // what was free there may already be taken
+        const Pfn pfn = page_to_pfn(got[order]);
+        EXPECT_GE(pfn, where.start);
+        EXPECT_LE(pfn + (1u << order), where.end);
+        EXPECT_EQ(pfn.value() & ((1u << order) - 1), 0u);
+        EXPECT_EQ(got[order]->order, order);
+    }
+    EXPECT_NOT_NULL(got[0]);
+    EXPECT_NULL(alloc_pages_in(Gfp::Kernel, 0, PfnRange{normal.end, normal.end + 16}));
+    for (unsigned order = 0; order < MAX_ORDER; ++order)
+        if (got[order])
+            free_pages(got[order], order);
+    EXPECT_TRUE(FreeShape::now() == before);
 }
 
 KTEST(mm_buddy, splitting_and_merging_restore_blocks) {

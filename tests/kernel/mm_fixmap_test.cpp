@@ -17,6 +17,7 @@
 #include "mm/zone.h"
 #include "sched/task.h"
 #include "tests/ktest/ktest.h"
+#include "tests/kernel/helpers.h"
 
 using namespace mm;
 
@@ -38,7 +39,7 @@ const x86::acpi::PhysWindow window{early_map, early_unmap};
 KTEST(mm_fixmap, slot_maps_a_highmem_page_and_clear_unmaps_it) {
     if (zone_free_pages(ZONE_HIGHMEM) == 0)
         KTEST_SKIP("no free highmem page in this configuration");
-    Page* page = alloc_page(Gfp::HighUser);
+    Page* page = test_support::alloc_highuser_page();
     ASSERT_NOT_NULL(page);
     ASSERT_TRUE(is_highmem(page));
     const x86::PteFlags flags = x86::PTE_PRESENT | x86::PTE_WRITE;

@@ -18,6 +18,7 @@
 #include "sched/sched.h"
 #include "tests/kernel/stress/device_tlb.h"
 #include "tests/ktest/ktest.h"
+#include "tests/kernel/helpers.h"
 
 using namespace mm;
 
@@ -106,7 +107,7 @@ KTEST(secondary_tlb, n1_one_call_per_flush_with_its_range_after_the_cpu_flush_un
     EXPECT_EQ(rec.calls, 1u);
     ASSERT_TRUE(region_protect(region.r, region.va(0), PAGE_SIZE, true));
     EXPECT_EQ(rec.calls, 2u);
-    Page* page = alloc_page(Gfp::HighUser);
+    Page* page = test_support::alloc_highuser_page();
     ASSERT_NOT_NULL(page);
     Page* replaced = nullptr;
     ASSERT_TRUE(region_map_page(region.r, region.va(0), page, true, &replaced));
@@ -224,7 +225,7 @@ KTEST(secondary_tlb, n4_a_pool_wrap_and_a_kmap_local_unmap_call_no_notifier) {
     ASSERT_NOT_NULL(region.r);
     static Recorder rec;
     ASSERT_TRUE(listen(rec, region.va(0), region.va(4)));
-    Page* page = alloc_page(Gfp::HighUser);
+    Page* page = test_support::alloc_highuser_page();
     ASSERT_NOT_NULL(page);
     const SecondaryTlbStats s0 = secondary_tlb_stats();
     const PkmapStats p0 = pkmap_stats();

@@ -331,7 +331,12 @@ u32 watchdog_deadline_from_now() { return now_ms() + watchdog_timeout_s * 1000 +
 
 void print_backtrace_answer(unsigned, const char* text) { printk("%s", text); }
 
+void (*closing_notes[4])();
+
 void print_closing(const Summary& total) {
+    for (auto note : closing_notes)
+        if (note)
+            note();
     printk("# Totals: pass:%u fail:%u skip:%u total:%u\n", total.passed, total.failed,
            total.skipped, total.passed + total.failed + total.skipped);
     const unsigned shown_passed = total.passed + (state.misreport_closing ? 1 : 0);
@@ -438,6 +443,19 @@ unsigned current_soak_seconds = 10;
 unsigned bench_ops() { return current_bench_ops; }
 unsigned bench_passes() { return current_bench_passes; }
 unsigned soak_seconds() { return current_soak_seconds; }
+
+void add_closing_note(void (*note)()) {
+    for (auto& slot : closing_notes) {
+        void (*seen)() = __atomic_load_n(&slot, __ATOMIC_ACQUIRE);
+        if (seen == note)
+            return;
+        if (!seen && __atomic_compare_exchange_n(&slot, &seen, note, false, __ATOMIC_ACQ_REL,
+                                                 __ATOMIC_ACQUIRE))
+            return;
+        if (seen == note)
+            return;
+    }
+}
 
 void keep_alive() {
     // Only while a case runs: the runner disarms the watchdog between cases.

@@ -166,6 +166,10 @@ unsigned soak_seconds();
 // it is still making progress: the limit counts again from now. A case that
 // stops calling it is reported as making no progress, with every CPU's trace.
 void keep_alive();
+// A function that prints KTAP diagnostics ("# ...") about the whole run,
+// called once before the closing lines (a helper's own tallies). Adding the
+// same one again does nothing; at most four.
+void add_closing_note(void (*note)());
 
 // ---- value formatting for check reports ----------------------------------
 

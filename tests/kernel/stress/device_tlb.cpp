@@ -4,6 +4,7 @@
 #include "mm/local_mapping.h"
 #include "mm/page_copy.h"
 #include "sched/sched.h"
+#include "tests/kernel/helpers.h"
 
 using namespace mm;
 
@@ -87,7 +88,7 @@ Access DeviceTlb::access(u32 va, bool write, u32* value) {
 }
 
 Page* tagged_page(u32 tag) {
-    Page* page = alloc_page(Gfp::HighUser);
+    Page* page = test_support::alloc_highuser_page();
     if (page)
         memcpy_to_page(page, 0, &tag, 4);
     return page;

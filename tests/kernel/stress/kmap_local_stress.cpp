@@ -10,6 +10,7 @@
 #include "sched/sched.h"
 #include "sched/sched_testing.h"
 #include "tests/kernel/stress/workers.h"
+#include "tests/kernel/helpers.h"
 
 using namespace mm;
 
@@ -119,7 +120,7 @@ void KmapLocalStress::worker(void* arg) {
 bool KmapLocalStress::fill_pages() {
     for (unsigned c = 0; c < m_ncpus; ++c)
         for (unsigned k = 0; k < IRQ_PAGES; ++k) {
-            m_irq_pages[c][k] = alloc_page(Gfp::HighUser);
+            m_irq_pages[c][k] = test_support::alloc_highuser_page();
             if (!m_irq_pages[c][k])
                 return false;
             fill_page(m_irq_pages[c][k], irq_owner(c), k);
@@ -128,7 +129,7 @@ bool KmapLocalStress::fill_pages() {
         m_workers[i].run = this;
         m_workers[i].id = i;
         for (unsigned d = 0; d < MAX_DEPTH; ++d) {
-            Page* p = alloc_page(Gfp::HighUser);
+            Page* p = test_support::alloc_highuser_page();
             m_workers[i].pages[d] = p;
             if (!p || !is_highmem(p))
                 return false;

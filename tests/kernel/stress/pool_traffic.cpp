@@ -6,6 +6,7 @@
 #include "mm/pkmap.h"
 #include "mm/zone.h"
 #include "sched/sched.h"
+#include "tests/kernel/helpers.h"
 
 using namespace mm;
 
@@ -24,7 +25,7 @@ bool HighPages::get(unsigned count) {
     if (zone_free_pages(ZONE_HIGHMEM) < count + 64)
         return false;
     for (; n < count; ++n) {
-        Page* p = alloc_page(Gfp::HighUser);
+        Page* p = test_support::alloc_highuser_page();
         if (!p || !is_highmem(p)) {
             if (p)
                 free_page(p);
