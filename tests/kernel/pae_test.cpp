@@ -140,6 +140,23 @@ KTEST(pae, kmap_local_and_kmap_atomic_read_a_frame_above_4g_not_its_alias) {
                    page_to_pfn(pair.low).value());
 }
 
+KTEST(pae, the_last_frame_below_64g_maps) {
+    NEED_PAE();
+    const Pfn last = x86::PTE_PFN_LIMIT - 1;
+    if (max_pfn <= last)
+        KTEST_SKIP("RAM ends below 64 GiB (QEMU -m 63G reaches it)");
+    Page* page = alloc_pages_in(Gfp::HighUser, 0, PfnRange{last, last + 1});
+    if (!page)
+        KTEST_SKIP("the last frame is not free");
+    test_support::AtScopeExit free_it([page] { free_page(page); });
+    void* va = kmap_local_page(page);
+    ktest_ctx.diag("PTE %#llx", static_cast<unsigned long long>(
+                                    x86::read_pte(lookup_kernel_pte(VirtAddr(va))).raw()));
+    fill_with_address(va, last);
+    EXPECT_EQ(wrong_words(va, last), 0u);
+    kunmap_local(va);
+}
+
 KTEST(pae, kmap_and_the_page_helpers_read_a_frame_above_4g_not_its_alias) {
     AliasPair pair;
     NEED_ALIAS_PAIR(pair);
@@ -292,14 +309,24 @@ namespace {
 // One `ret` in a data buffer, called: NX makes the fetch fault.
 alignas(16) u8 data_ret[16] = {0xc3};
 
+// The fault's EIP is the data itself, which no symbol names, and the frame
+// pointer is call_into_data's, whose return address names its caller: the
+// trace shows run_data_as_code. Each makes a real call, not a jump, so that
+// each frame stays.
 [[gnu::noinline]] void call_into_data() {
     reinterpret_cast<void (*)()>(static_cast<void*>(data_ret))();
+    asm volatile("");
+}
+
+[[gnu::noinline]] void run_data_as_code() {
+    call_into_data();
+    asm volatile("");
 }
 } // namespace
 
 KTEST_CRASH(pae_nx_a_fetch_from_data_faults, .site = "x86.exception.PF",
-            .frames = "call_into_data",
-            .report = "instruction fetch|protection violation") {
-    call_into_data();
+            .frames = "run_data_as_code",
+            .report = "error code 0x0011: protection violation, instruction fetch") {
+    run_data_as_code();
 }
 #endif

@@ -56,6 +56,7 @@ class Config:
     command: str = ""               # host: shell command, run from the tree's root
     timeout: float                  # seconds in all
     silence: float                  # seconds without serial output that make a hang
+    ram_file: bool = False          # boot: RAM in a sparse file (qemu.sparse_ram), for -m beyond the host
     check_memory: bool = False      # boot: check the printed memory map (memcheck.py)
     expect_log: tuple[str, ...] = ()  # boot: texts each of which some line of the log must contain
     expect: str                     # one of EXPECTS
@@ -85,6 +86,7 @@ class Config:
         self._only_for_kind("crash", "crash", needed=True)
         self._only_for_kind("command", "host", needed=True)
         self._only_for_kind("check_memory", "boot", needed=False)
+        self._only_for_kind("ram_file", "boot", needed=False)
         self._only_for_kind("expect_log", "boot", needed=False)
 
     def _only_for_kind(self, key, kind, needed):

@@ -25,15 +25,21 @@ def execute(config):
         # The kernel fails its CPU test if it finds fewer CPUs than QEMU was given.
         append = (append + " " if append else "") + f"ktest.cpus={config.cpu_count}"
     iso = qemu.make_iso(out, append) if config.boot == "iso" else None
-    cmd = qemu.qemu_command(out / "himem.elf", config.machine, append, iso=iso)
-    result = qemu.run(cmd, silence=config.silence, timeout=config.timeout,
-                      log_path=build.BUILD / "logs" / f"{config.name}.log")
+    log_path = build.BUILD / "logs" / f"{config.name}.log"
+    if config.ram_file:
+        with qemu.sparse_ram(config.machine, build.BUILD / "matrix" / f"{config.name}.ram") as m:
+            cmd = qemu.qemu_command(out / "himem.elf", m, append, iso=iso)
+            result = qemu.run(cmd, silence=config.silence, timeout=config.timeout,
+                              log_path=log_path)
+    else:
+        cmd = qemu.qemu_command(out / "himem.elf", config.machine, append, iso=iso)
+        result = qemu.run(cmd, silence=config.silence, timeout=config.timeout, log_path=log_path)
     if config.kind == "crash":
         return result, crash.judge(result, config.crash_name, config.site, config.frames,
                                    config.report)
     verdict = ktap.judge(result)
     if verdict.passed and config.check_memory:
-        mem = memcheck.check(result.log, config.memory, config.append)
+        mem = memcheck.check(result.log, config.memory, config.append, config.cpu_model)
         if not mem.passed:
             return result, ktap.Verdict(False, "memory map check: " + mem.reason, verdict.report)
         verdict.reason += "; " + mem.reason

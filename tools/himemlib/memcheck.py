@@ -5,9 +5,13 @@ QEMU's `pc` machine puts all RAM below 4 GiB when -m is under 3.5 GiB
 the rest starts at 4 GiB. The firmware keeps the last 128 KiB below the top
 of low RAM for itself (ACPI tables) and the legacy hole 640 KiB-1 MiB.
 
-From the printed map, mem= and highmem= (parsed from the command line) and the
-printed lowmem limit L, the lowmem/highmem split is recomputed here and
-compared with the kernel's own line.
+From the printed map, mem= and highmem= (parsed from the command line), the
+printed lowmem limit L, the paging mode the kernel names and the CPU QEMU
+was given, the lowmem/highmem split is recomputed here and compared with the
+kernel's own line. The kernel reaches RAM up to 4 GiB with 2-level paging;
+with PAE up to 64 GiB, but no further than the CPU's physical address bits
+(36 with PSE36, else 32: QEMU's qemu32 has no 0x80000008 leaf). mem_map,
+24 bytes a frame, may take at most half of lowmem.
 """
 
 import re
@@ -24,6 +28,16 @@ FIRMWARE_TOP = 128 << 10     # QEMU reserves this much below the top of low RAM
 LOW_RAM_SPLIT = 0xE0000000   # -m at or above this: only 3 GiB below 4 GiB
 MIN_LOWMEM_WITH_HIGHMEM = 64 << 20
 MIN_MEM = 32 << 20
+STRUCT_PAGE = 24
+
+
+def reach(log, cpu_model):
+    """The end of the physical memory the kernel can map."""
+    if not re.search(r"^mm: PAE paging", log, re.M):
+        return 4 << 30
+    features = cpu_model.split(",")[1:]
+    bits = 36 if "pse36=on" in features or "+pse36" in features else 32
+    return min(64 << 30, 1 << bits)
 
 
 def parse_size(text):
@@ -51,7 +65,7 @@ def param(append, key):
         return None
 
 
-def check(log, memory_arg, append):
+def check(log, memory_arg, append, cpu_model="qemu32"):
     problems = []
     ram = qemu_mem_bytes(memory_arg)
     below = 0xC0000000 if ram >= LOW_RAM_SPLIT else ram
@@ -75,6 +89,7 @@ def check(log, memory_arg, append):
             problems.append(f"expected {above >> 20} MiB at 4 GiB, map has {high}")
     elif high:
         problems.append(f"unexpected RAM above 4 GiB: {high}")
+    top = reach(log, cpu_model)
 
     m = SPLIT_LINE.search(log)
     if not m:
@@ -82,7 +97,7 @@ def check(log, memory_arg, append):
         return Verdict(not problems, "; ".join(problems), None)
     maxmem_pfn = int(m["L"], 16) // PAGE
     mem = param(append, "mem")
-    limit = min(mem, 4 << 30) if mem and mem >= MIN_MEM else 4 << 30
+    limit = min(mem, top) if mem and mem >= MIN_MEM else top
     max_pfn = max((min(e, limit) // PAGE for s, e in usable if s < limit), default=0)
     highmem = (param(append, "highmem") or 0) // PAGE
     if max_pfn <= maxmem_pfn:
@@ -93,11 +108,13 @@ def check(log, memory_arg, append):
         low = maxmem_pfn
         if highmem and highmem <= max_pfn - maxmem_pfn:
             max_pfn = maxmem_pfn + highmem
+    max_pfn = min(max_pfn, low * PAGE // 2 // STRUCT_PAGE)
     got = (int(m["low"], 16), int(m["max"], 16))
     if got != (low, max_pfn):
         problems.append(f"kernel split lowmem/RAM at pfns {got[0]:#x}/{got[1]:#x}, "
                         f"model says {low:#x}/{max_pfn:#x}")
     if problems:
         return Verdict(False, "; ".join(problems), None)
-    return Verdict(True, f"map matches -m {memory_arg}: lowmem to pfn {low:#x}, RAM to {max_pfn:#x}",
+    return Verdict(True, f"map matches -m {memory_arg}: lowmem to pfn {low:#x}, RAM to {max_pfn:#x}"
+                         + (f" (reach {top >> 30} GiB)" if top != 4 << 30 else ""),
                    None)

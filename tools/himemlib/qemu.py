@@ -8,6 +8,8 @@ A run ends in one of these ways, and the result says which:
   timeout   still running after `timeout` seconds: too slow; killed likewise
 """
 
+import contextlib
+import dataclasses
 import os
 import selectors
 import shutil
@@ -48,6 +50,32 @@ class Machine:
     cpu_model: str = "qemu32"
     accel: str = ""            # e.g. "tcg,thread=single"
     extra: list = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def sparse_ram(machine, path):
+    """`machine` with its RAM in a sparse file at `path` (created, and removed
+    afterwards): a guest larger than the host will allocate (-m 62G here)
+    costs only the pages it touches. No 64-bit PCI window: with 36 physical
+    address bits the pc machine has no room for one above such RAM."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as f:
+        f.truncate(qemu_mem_bytes(machine.memory))
+    try:
+        yield dataclasses.replace(machine, extra=list(machine.extra) + [
+            "-machine", "memory-backend=ram0",
+            "-object", f"memory-backend-file,id=ram0,size={machine.memory},mem-path={path},share=on",
+            "-global", "i440FX-pcihost.pci-hole64-size=0"])
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def qemu_mem_bytes(arg):
+    """QEMU's -m: a plain number means MiB, else a K, M or G suffix."""
+    arg = arg.strip()
+    if arg.isdigit():
+        return int(arg) << 20
+    return int(arg[:-1]) << {"K": 10, "M": 20, "G": 30}[arg[-1].upper()]
 
 
 @dataclass
