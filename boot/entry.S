@@ -60,6 +60,35 @@ _start:
     movl %eax, PHYS(boot_magic)
     movl %ebx, PHYS(boot_info_phys)
 
+#if HIMEM_PAE
+    /* On a CPU without PAE, setting CR4.PAE is a #GP with no IDT yet: a
+     * triple fault, and nothing on the console. Say why on COM1 and end
+     * through the debug-exit device with the failure status instead. */
+    movl $1, %eax
+    cpuid
+    testl $(1 << 6), %edx
+    jnz 7f
+    movl $PHYS(no_pae_message), %esi
+4:  movb (%esi), %cl
+    testb %cl, %cl
+    jz 6f
+    movw $0x3fd, %dx                  /* line status: wait for an empty holding register */
+5:  inb %dx, %al
+    testb $0x20, %al
+    jz 5b
+    movw $0x3f8, %dx
+    movb %cl, %al
+    outb %al, %dx
+    incl %esi
+    jmp 4b
+6:  movw $0xf4, %dx
+    movl $ASM_EXIT_FAIL, %eax
+    outl %eax, %dx
+8:  hlt
+    jmp 8b
+7:
+#endif
+
     /* Clear the page directory (do not rely on the loader zeroing .bss). */
     movl $PHYS(early_page_directory), %edi
     xorl %eax, %eax
@@ -139,6 +168,12 @@ higher_half:
     hlt
     jmp 3b
     .size higher_half, . - higher_half
+
+#if HIMEM_PAE
+    .section .rodata
+no_pae_message:
+    .asciz "himem: this kernel is the PAE build, and this CPU has no PAE (CPUID 1, EDX bit 6); boot the 2-level build, or give QEMU a CPU with PAE (-cpu qemu32)\r\n"
+#endif
 
     .section .data
 #if HIMEM_PAE

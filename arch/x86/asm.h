@@ -18,3 +18,4 @@
 #define ASM_CR0_WP (1 << 16)
 #define ASM_CR0_PG (1 << 31)
 #define ASM_CR4_PAE (1 << 5)
+#define ASM_EXIT_FAIL 0x11              /* x86::ExitCode::Fail: QEMU exits with 35 */

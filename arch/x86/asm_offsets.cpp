@@ -2,6 +2,7 @@
 #include "arch/x86/asm.h"
 
 #include "arch/x86/cpu.h"
+#include "arch/x86/debug_exit.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/interrupt_frame.h"
 #include "arch/x86/layout.h"
@@ -17,3 +18,4 @@ static_assert(ASM_CR0_EM == x86::CR0_EM && ASM_CR0_TS == x86::CR0_TS);
 static_assert(ASM_CR0_WP == x86::CR0_WP && ASM_CR0_NE == x86::CR0_NE);
 static_assert(static_cast<unsigned>(ASM_CR0_PG) == x86::CR0_PG);
 static_assert(ASM_CR4_PAE == x86::CR4_PAE);
+static_assert(ASM_EXIT_FAIL == static_cast<unsigned>(x86::ExitCode::Fail));

@@ -43,7 +43,9 @@ def execute(config):
         if not mem.passed:
             return result, ktap.Verdict(False, "memory map check: " + mem.reason, verdict.report)
         verdict.reason += "; " + mem.reason
-    if verdict.passed and config.expect_log:
+    # Checked whether the run passed or not: a run expected to fail may
+    # still have to say why (a refused boot).
+    if config.expect_log:
         lines = logcheck.check(result.log, config.expect_log)
         if not lines.passed:
             return result, ktap.Verdict(False, "log check: " + lines.reason, verdict.report)
