@@ -34,8 +34,10 @@ inline void preempt_disable() {
 
 // preempt_enable()'s decrement did not leave the reschedule bit set: the
 // count reached zero with a reschedule pending, or it was already zero
-// (an unbalanced enable, reported here). Out of line and cold.
+// (an unbalanced enable, reported and undone). Out of line and cold.
 void preempt_enable_slow();
+// The debug build's check before the decrement: an unbalanced enable.
+[[gnu::cold]] void preempt_underflow();
 
 // Re-enable; if the count reaches zero with a reschedule pending and
 // interrupts on, switch now (the preemption point). One decrement and one
@@ -43,7 +45,7 @@ void preempt_enable_slow();
 inline void preempt_enable() {
     compiler_barrier();
     if (HIMEM_DEBUG && unlikely((preempt_count_raw() & PREEMPT_MASK) == 0)) {
-        preempt_enable_slow();   // reports the underflow, changes nothing
+        preempt_underflow();   // reports it, changes nothing
         return;
     }
     if (unlikely(!PERCPU_DEC_STAYS_NEGATIVE(preempt_count)))

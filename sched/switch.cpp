@@ -185,19 +185,22 @@ void yield() {
         schedule();
 }
 
-// preempt_enable()'s decrement left the reschedule bit clear (or, in the
-// debug build, the count was zero before it). The count's low bits say which.
+void preempt_underflow() {
+    WARN_ONCE("sched.preempt_underflow", true,
+              "preempt_enable() without a matching preempt_disable()");
+}
+
+// preempt_enable()'s decrement left the reschedule bit clear. The count's
+// low bits say why.
 void preempt_enable_slow() {
     const u32 raw = preempt_count_raw();
-    if (HIMEM_DEBUG ? (raw & PREEMPT_MASK) == 0 : (raw & PREEMPT_MASK) == PREEMPT_MASK) {
-        // Unbalanced. The release build saw it after the decrement (from a
-        // count of zero with nothing pending): undone. A count of zero
-        // with a reschedule pending wraps unseen there, as in Linux without
-        // DEBUG_PREEMPT; the debug build checks before every decrement.
-        if (!HIMEM_DEBUG)
-            PERCPU_INC(preempt_count);
-        WARN_ONCE("sched.preempt_underflow", true,
-                  "preempt_enable() without a matching preempt_disable()");
+    if ((raw & PREEMPT_MASK) == PREEMPT_MASK) {
+        // Unbalanced, seen after the decrement (from a count of zero with
+        // nothing pending): undone. From zero with a reschedule pending it
+        // wraps unseen, as in Linux without DEBUG_PREEMPT; the debug build
+        // checks before every decrement instead.
+        PERCPU_INC(preempt_count);
+        preempt_underflow();
         return;
     }
     if (raw != 0)
