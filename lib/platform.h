@@ -5,6 +5,12 @@
 
 #include "lib/types.h"
 
+// The fast paths below are what every spinlock acquire and release calls:
+// the kernel build defines them inline (HIMEM_PLATFORM_INLINE names its
+// header, sched/platform_inline.h); the host tests' fakes are out of line.
+#ifdef HIMEM_PLATFORM_INLINE
+#include HIMEM_PLATFORM_INLINE
+#else
 namespace platform {
 
 using IrqFlags = unsigned long;
@@ -23,6 +29,11 @@ unsigned preempt_count();
 // reschedule when the count drops to zero with interrupts enabled.
 void preempt_disable();
 void preempt_enable();
+
+} // namespace platform
+#endif
+
+namespace platform {
 
 // Raw console sink. Callers serialize lines; this just moves bytes.
 void console_write(const char* text, size_t len);

@@ -8,7 +8,7 @@
 namespace lib {
 namespace {
 
-Spinlock console_lock;
+OwnedSpinlock console_lock;
 Atomic<bool> lock_broken{false};
 
 struct Capture {

@@ -2,10 +2,7 @@
 #include "mm/kmap_local.h"
 
 #include "arch/x86/idt.h"
-#include "arch/x86/percpu.h"
-#include "arch/x86/tlb.h"
 #include "lib/bug.h"
-#include "mm/fixmap.h"
 #include "mm/kmap_local_testing.h"
 #include "mm/pgtable.h"
 #include "mm/pks.h"
@@ -21,68 +18,23 @@ namespace {
 
 testing::KmapSwitchInstruments instrumented;   // read only by Switch<true>
 
-// Fixed at boot: looked up once in kmap_local_init(), not on every map and
-// unmap (Linux caches its kmap PTE base the same way).
-x86::Pte* pte_base = nullptr;
-x86::PteFlags kmap_prot;
-
 u32 slot_of(unsigned cpu, unsigned pos) { return pos + KM_MAX_IDX * cpu; }
-
-// The PTE of a slot: one linear array, so no page-table walk (spec L4).
-x86::Pte* slot_pte(unsigned cpu, unsigned pos) { return pte_base - slot_of(cpu, pos); }
 
 // A debug build leaves the even positions unmapped as guard pages.
 bool is_guard_position(unsigned pos) { return KM_INCR == 2 && pos % 2 == 0; }
 
-void clear_slot(unsigned cpu, unsigned pos) {
-    x86::pte_clear(slot_pte(cpu, pos));
-    x86::local_invlpg(kmap_local_slot_address(cpu, pos));
+// Position `pos` of this CPU's block.
+void clear_slot(unsigned pos) {
+    x86::pte_clear(detail::slot_pte(pos));
+    x86::local_invlpg(detail::slot_address(pos));
 }
 
-// ---- protection keys (mm/pks.h) ----------------------------------------------------
-
-// A keyed frame is mapped with what the running context's rights allow; a
-// page mapping then enables access for its key (thread-locally: the slot is
-// rewritten with it) and says so in the entry, for its unmap. Out of line,
-// and the unmap's test is the task's count of keyed mappings: a map and
-// unmap pair of any other frame pays a compare or two for the keys.
-[[gnu::noinline]] void install_keyed(sched::Task* t, x86::Pte* pte, x86::Pte* saved, x86::Pte value,
-                                     unsigned key, bool enable) {
-    ++t->pks.keyed_mappings;
-    if (enable)
-        value = value.with(x86::PTE_SOFT_ENABLED);
-    value = pks_protect(value, key, x86::pkrs_read());
-    x86::set_pte(pte, value);
-    *saved = value;
-    if (enable)
-        dev_page_enable_access(pfn_to_page(value.pfn()), /*global=*/false);
-}
-
-// Before a keyed entry goes: its enable undone (which may rewrite the slots).
-[[gnu::noinline]] void forget_keyed(sched::Task* t, x86::Pte e) {
-    --t->pks.keyed_mappings;
-    if (e.flags().has(x86::PTE_SOFT_ENABLED))
-        dev_page_disable_access(pfn_to_page(e.pfn()), /*global=*/false);
-}
-
-[[gnu::noinline]] void forget_if_keyed_slow(sched::Task* t, x86::Pte e) {
-    if (!e.none() && pks_frame_key(e.pfn()))
-        forget_keyed(t, e);
-}
-
-inline void forget_if_keyed(sched::Task* t, const x86::Pte& e) {
-    if (unlikely(t->pks.keyed_mappings))
-        forget_if_keyed_slow(t, e);
-}
-
-// Pop the top entry of `kc` (no order check): used to undo leaks.
-void pop_top(KmapCtrl& kc, unsigned cpu) {
-    const unsigned pos = static_cast<unsigned>(kc.idx - 1);
-    forget_if_keyed(sched::current(), kc.pteval[pos]);
-    clear_slot(cpu, pos);
-    kc.pteval[pos] = {};
-    kc.idx -= KM_INCR;
-    sched::migrate_enable();
+// Pop the current task's top entry (no order check): used to undo leaks.
+void pop_top(sched::Task* t) {
+    sched::preempt_disable();   // the pop's own enable balances it
+    KmapCtrl& kc = kmap_ctrl(t);
+    const auto pos = static_cast<unsigned>(kc.idx - 1);
+    detail::kmap_local_pop(t, kc, pos, detail::slot_address(pos));
 }
 
 // Whether a switch hook should touch position `pos` of `task`'s stack: not a
@@ -123,15 +75,14 @@ struct Switch {
                 // while current is still prev. An interrupt in the middle
                 // pushes onto prev's index and can land on a slot already
                 // restored for next.
-                const unsigned cpu = x86::this_cpu_index();
                 KmapCtrl& nk = kmap_ctrl(next);
                 const int n = kc.idx > nk.idx ? kc.idx : nk.idx;
                 for (int i = 0; i < n; ++i) {
                     const auto pos = static_cast<unsigned>(i);
                     if (i < kc.idx && !kc.pteval[i].none())
-                        clear_slot(cpu, pos);
+                        clear_slot(pos);
                     if (i < nk.idx && !nk.pteval[i].none())
-                        x86::set_pte(slot_pte(cpu, pos), nk.pteval[i]);
+                        x86::set_pte(detail::slot_pte(pos), nk.pteval[i]);
                     inject(testing::KmapPhase::Out, prev, pos);
                 }
                 return;
@@ -139,12 +90,15 @@ struct Switch {
         }
         if (kc.idx == 0)
             return;   // the gate Linux keeps (K12)
-        const unsigned cpu = x86::this_cpu_index();
-        for (int i = 0; i < kc.idx; ++i) {
+        // Walked down from position 0's PTE and address: no multiply per slot.
+        x86::Pte* pte = detail::slot_pte(0);
+        u32 va = detail::slot_address(0);
+        for (int i = 0; i < kc.idx; ++i, --pte, va -= PAGE_SIZE) {
             const auto pos = static_cast<unsigned>(i);
             if (!live_position(kc, pos, prev))
                 continue;
-            clear_slot(cpu, pos);
+            x86::pte_clear(pte);
+            x86::local_invlpg(va);
             inject(testing::KmapPhase::Out, prev, pos);
         }
     }
@@ -159,13 +113,13 @@ struct Switch {
         KmapCtrl& kc = kmap_ctrl(next);
         if (kc.idx == 0)
             return;
-        const unsigned cpu = x86::this_cpu_index();
-        for (int i = 0; i < kc.idx; ++i) {
+        x86::Pte* pte = detail::slot_pte(0);
+        for (int i = 0; i < kc.idx; ++i, --pte) {
             const auto pos = static_cast<unsigned>(i);
             if (!live_position(kc, pos, next))
                 continue;
             // No flush: prepare_switch's invlpg left the slot out of this TLB.
-            x86::set_pte(slot_pte(cpu, pos), kc.pteval[i]);
+            x86::set_pte(pte, kc.pteval[i]);
             inject(testing::KmapPhase::In, next, pos);
         }
     }
@@ -207,7 +161,7 @@ void nested_exit(u32 saved, x86::NestedContext kind) {
     // What it left mapped is undone; what it unmapped of the task's own
     // cannot be (the task's later unmaps will misbehave and say so).
     while (kc.idx > found)
-        pop_top(kc, x86::this_cpu_index());
+        pop_top(t);
 }
 
 void on_task_create(sched::Task* child, sched::Task* parent) {
@@ -224,9 +178,8 @@ void on_task_exit(sched::Task* task) {
     if (WARN("kmap_local.exit_with_mappings", kc.idx != 0,
              "%s exits holding %d kmap_local mapping(s)", task->name,
              kc.idx / static_cast<int>(KM_INCR))) {
-        sched::PreemptGuard guard;
         while (kc.idx > 0)
-            pop_top(kc, x86::this_cpu_index());
+            pop_top(task);
     }
 }
 
@@ -241,12 +194,6 @@ int kmap_local_depth() {
 
 u32 kmap_local_slot_address(unsigned cpu, unsigned pos) {
     return fix_to_virt(FIX_KMAP_BEGIN + slot_of(cpu, pos));
-}
-
-bool is_kmap_local_address(u32 va) {
-    const u32 page = va & PAGE_MASK;
-    return page >= fix_to_virt(FIX_KMAP_BEGIN + KM_MAX_IDX * x86::NR_CPUS - 1) &&
-           page <= fix_to_virt(FIX_KMAP_BEGIN);
 }
 
 Page* kmap_local_page_at(u32 va) {
@@ -264,90 +211,83 @@ Page* kmap_local_page_at(u32 va) {
     return nullptr;
 }
 
-// ---- map and unmap (spec §2.3-2.5) ---------------------------------------------
+// ---- map and unmap (spec §2.3-2.5): the cold paths of kmap_local.h -----------------
 
-// Whether a mapping opens a keyed frame for the task (kmap_local_page) or
-// leaves the task's rights as they are (kmap_local_pfn).
-enum class OpenKey : bool { No, Yes };
+namespace detail {
 
-template <OpenKey open>
-static void* kmap_local_pfn_prot(Pfn pfn, x86::PteFlags prot) {
-    sched::Task* t = sched::current();
-    BUG_ON(!t);
+x86::PteFlags kmap_prot;
+
+void kmap_local_no_task() { BUG("kmap_local.no_task", "kmap_local before the first task"); }
+
+void kmap_local_check_context() {
     WARN_ONCE("kmap_local.in_nmi", sched::in_nmi(), "kmap_local from NMI context");
-    sched::migrate_disable();   // until the matching unmap
-    sched::preempt_disable();   // only for the slot update
     WARN_ONCE("kmap_local.hardirq_irqs_on", sched::in_hardirq() && x86::irqs_enabled(),
               "kmap_local in a hardirq with interrupts enabled");
-    KmapCtrl& kc = kmap_ctrl(t);
-    const int idx = kc.idx + static_cast<int>(KM_INCR);
-    if (idx >= static_cast<int>(KM_MAX_IDX))
-        BUG("kmap_local.stack_overflow", "kmap_local: %s already holds %d mapping(s); the limit is %u",
-            t->name, kc.idx / static_cast<int>(KM_INCR), (KM_MAX_IDX - 1) / KM_INCR);
-    kc.idx = idx;
-    const auto pos = static_cast<unsigned>(idx - 1);
-    const unsigned cpu = x86::this_cpu_index();
-    x86::Pte* pte = slot_pte(cpu, pos);
-    if (const x86::Pte stale = x86::read_pte(pte); !stale.none())
-        BUG("kmap_local.slot_busy",
-            "kmap_local: slot %u of CPU %u is not empty (PTE %#" PRIxPTE ") for %s", pos, cpu,
-            stale.raw(), t->name);
-    const x86::Pte value = x86::Pte::make(pfn, prot);
-    // No flush: the slot's previous unmap (or sched_out) flushed it here.
-    if (const unsigned key = pks_frame_key(pfn); likely(!key)) {
-        x86::set_pte(pte, value);
-        kc.pteval[pos] = value;
-    } else {
-        install_keyed(t, pte, &kc.pteval[pos], value, key, open == OpenKey::Yes);
-    }
-    sched::preempt_enable();
-    return reinterpret_cast<void*>(kmap_local_slot_address(cpu, pos));
 }
 
-void* kmap_local_pfn(Pfn pfn) { return kmap_local_pfn_prot<OpenKey::No>(pfn, kmap_prot); }
-
-void* kmap_local_page_prot(Page* page, x86::PteFlags prot) {
-    if (!KMAP_FORCE_MAP && !is_highmem(page))
-        return page_address(page);   // no push, no migrate_disable (K7)
-    return kmap_local_pfn_prot<OpenKey::Yes>(page_to_pfn(page), prot);
+void kmap_local_overflow(const sched::Task* t) {
+    BUG("kmap_local.stack_overflow", "kmap_local: %s already holds %d mapping(s); the limit is %u",
+        t->name, t->kmap_ctrl.idx / static_cast<int>(KM_INCR), (KM_MAX_IDX - 1) / KM_INCR);
 }
 
-void* kmap_local_page(Page* page) { return kmap_local_page_prot(page, kmap_prot); }
+void kmap_local_slot_busy(const sched::Task* t, unsigned pos, x86::Pte stale) {
+    BUG("kmap_local.slot_busy",
+        "kmap_local: slot %u of CPU %u is not empty (PTE %#" PRIxPTE ") for %s", pos,
+        x86::this_cpu_index(), stale.raw(), t->name);
+}
 
-void kunmap_local(const void* vaddr) {
-    const u32 addr = reinterpret_cast<u32>(vaddr) & PAGE_MASK;
-    if (!is_kmap_local_address(addr)) {
-        if (KMAP_FORCE_MAP) {
-            // Every kmap_local made a slot: this address was not one of them.
-            WARN_ONCE("kmap_local.unmap_not_kmap", true,
-                      "kunmap_local(%p): not a kmap_local address, nothing popped", vaddr);
-            return;
-        }
-        WARN_ONCE("kmap_local.unmap_user", addr < PAGE_OFFSET,
-                  "kunmap_local(%p): a user-space address", vaddr);
-        return;   // a direct-map address from the lowmem shortcut (K7)
+void kunmap_local_not_slot(const void* vaddr) {
+    if (KMAP_FORCE_MAP) {
+        // Every kmap_local made a slot: this address was not one of them.
+        WARN_ONCE("kmap_local.unmap_not_kmap", true,
+                  "kunmap_local(%p): not a kmap_local address, nothing popped", vaddr);
+        return;
     }
-    sched::preempt_disable();
-    sched::Task* t = sched::current();
-    KmapCtrl& kc = kmap_ctrl(t);
-    // Before any change (Linux clears the slot below the block first).
-    if (kc.idx <= 0)
+    WARN_ONCE("kmap_local.unmap_user", true, "kunmap_local(%p): a user-space address", vaddr);
+}
+
+void kunmap_local_misordered(const sched::Task* t, u32 addr, const void* vaddr) {
+    const int idx = t->kmap_ctrl.idx;
+    if (idx <= 0)
         BUG("kmap_local.stack_underflow", "kunmap_local(%p): %s holds no kmap_local mapping",
             vaddr, t->name);
-    const unsigned cpu = x86::this_cpu_index();
-    const auto pos = static_cast<unsigned>(kc.idx - 1);
-    const u32 top = kmap_local_slot_address(cpu, pos);
-    WARN_ONCE("kmap_local.unmap_order", addr != top,
-              "kunmap_local(%#x): out of order; the top of %s's stack is %#x", addr, t->name, top);
-    forget_if_keyed(t, kc.pteval[pos]);
-    // As Linux: the top slot is cleared and popped, the passed address is
-    // flushed. Out of order, that leaves the wrong mapping: "malfunction".
-    x86::pte_clear(slot_pte(cpu, pos));
-    x86::local_invlpg(addr);
-    kc.pteval[pos] = {};
-    kc.idx -= KM_INCR;
-    sched::preempt_enable();
-    sched::migrate_enable();
+    WARN_ONCE("kmap_local.unmap_order", true,
+              "kunmap_local(%#x): out of order; the top of %s's stack is %#x", addr, t->name,
+              slot_address(static_cast<unsigned>(idx - 1)));
+}
+
+// ---- protection keys (mm/pks.h) ----------------------------------------------------
+
+// A keyed frame is mapped with what the running context's rights allow; a
+// page mapping then enables access for its key (thread-locally: the slot is
+// rewritten with it) and says so in the entry, for its unmap. Out of line,
+// and the unmap's test is the task's count of keyed mappings: a map and
+// unmap pair of any other frame pays a compare or two for the keys.
+[[gnu::noinline]] void kmap_local_install_keyed(sched::Task* t, x86::Pte* pte, x86::Pte* saved,
+                                                x86::Pte value, unsigned key, bool enable) {
+    ++t->pks.keyed_mappings;
+    if (enable)
+        value = value.with(x86::PTE_SOFT_ENABLED);
+    value = pks_protect(value, key, x86::pkrs_read());
+    x86::set_pte(pte, value);
+    *saved = value;
+    if (enable)
+        dev_page_enable_access(pfn_to_page(value.pfn()), /*global=*/false);
+}
+
+// Before a keyed entry goes: its enable undone (which may rewrite the slots).
+[[gnu::noinline]] void kmap_local_forget_if_keyed(sched::Task* t, x86::Pte e) {
+    if (e.none() || !pks_frame_key(e.pfn()))
+        return;
+    --t->pks.keyed_mappings;
+    if (e.flags().has(x86::PTE_SOFT_ENABLED))
+        dev_page_disable_access(pfn_to_page(e.pfn()), /*global=*/false);
+}
+
+} // namespace detail
+
+void* kmap_local_pfn(Pfn pfn) {
+    return detail::kmap_local_pfn_prot<detail::OpenKey::No>(pfn, detail::kmap_prot);
 }
 
 namespace {
@@ -367,7 +307,6 @@ constexpr sched::TaskHooks task_hooks{
 
 void kmap_local_reprotect(sched::Task* task, u32 rights, bool live) {
     KmapCtrl& kc = kmap_ctrl(task);
-    const unsigned cpu = x86::this_cpu_index();
     for (int i = 0; i < kc.idx; ++i) {
         const auto pos = static_cast<unsigned>(i);
         const x86::Pte e = kc.pteval[pos];
@@ -380,17 +319,25 @@ void kmap_local_reprotect(sched::Task* task, u32 rights, bool live) {
         kc.pteval[pos] = now;
         // A slot not restored yet (between the two halves of a switch) gets
         // the new value from pteval when it is.
-        x86::Pte* slot = slot_pte(cpu, pos);
+        x86::Pte* slot = detail::slot_pte(pos);
         if (live && !x86::read_pte(slot).none()) {
             x86::set_pte(slot, now);
-            x86::local_invlpg(kmap_local_slot_address(cpu, pos));
+            x86::local_invlpg(detail::slot_address(pos));
         }
     }
 }
 
 void kmap_local_init() {
-    pte_base = kmap_pte_base();
-    kmap_prot = kernel_pte_flags();   // PAGE_KERNEL: global when the CPU has PGE
+    // Each CPU's block, looked up once here rather than on every map and
+    // unmap (Linux caches its kmap PTE base the same way). The PTEs are one
+    // linear array, so no page-table walk (spec L4).
+    x86::Pte* const base = kmap_pte_base();
+    for (unsigned cpu = 0; cpu < x86::NR_CPUS; ++cpu) {
+        x86::cpu_data[cpu].kmap_pte = base - slot_of(cpu, 0);
+        x86::cpu_data[cpu].kmap_vaddr = kmap_local_slot_address(cpu, 0);
+    }
+    highmem_init();
+    detail::kmap_prot = kernel_pte_flags();   // PAGE_KERNEL: global when the CPU has PGE
     sched::register_task_hooks(task_hooks<false>);
 }
 

@@ -29,14 +29,24 @@ Bucket& bucket_of(const Page* page) {
 
 } // namespace
 
-void* highmem_page_address(const Page* page) {
-    Bucket& b = bucket_of(page);
-    SpinlockIrqsaveGuard guard(b.lock);
+namespace {
+
+void* find_in(Bucket& b, const Page* page) {
     for (PageAddressMap& m : b.maps)
         if (m.page == page)
             return m.virtual_address;
     return nullptr;
 }
+
+} // namespace
+
+void* highmem_page_address(const Page* page) {
+    Bucket& b = bucket_of(page);
+    SpinlockIrqsaveGuard guard(b.lock);
+    return find_in(b, page);
+}
+
+void* highmem_page_address_pool_locked(const Page* page) { return find_in(bucket_of(page), page); }
 
 void set_page_address(Page* page, void* va) {
     if (!is_highmem(page))

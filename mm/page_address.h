@@ -4,7 +4,8 @@
 // A highmem page has no permanent kernel address; while it sits in a pkmap
 // slot (count >= 1) this table maps the page to that slot's address, so
 // page_address() finds it. 128 buckets, each a list under its own
-// interrupt-safe lock (page_address() may be called from any context); the
+// interrupt-safe lock (page_address() may be called from any context; the
+// pool's own lookups, under the pool lock, skip it); the
 // entries are a static array with one entry per pool slot, so registering
 // never allocates. Only the pool writes it, under the pool's lock, which is
 // why a page can be in it at most once.
@@ -19,6 +20,9 @@ constexpr unsigned PA_HASH_BUCKETS = 1u << PA_HASH_ORDER;
 
 // The pool address of a highmem page, or null (not in any slot).
 void* highmem_page_address(const Page* page);
+// The same for a caller that holds the pool's lock (mm/pkmap.cpp): every
+// writer holds it too, so the bucket's own lock is not taken.
+void* highmem_page_address_pool_locked(const Page* page);
 
 // Record (va != null, a pool address) or forget (va == null) the pool
 // address of a highmem page. BUGs on a lowmem page (mm.set_page_address)

@@ -7,6 +7,7 @@
 #include "lib/inject.h"
 #include "lib/printk.h"
 #include "lib/spinlock.h"
+#include "mm/highmem.h"
 #include "mm/kmap_local.h"
 #include "mm/page_address.h"
 #include "mm/pgtable.h"
@@ -24,10 +25,12 @@ static_assert((LAST_PKMAP & (LAST_PKMAP - 1)) == 0, "the cursor wraps by masking
 
 namespace {
 
-// Everything below `lock` is owned by it; the wait queue has its own.
+// Everything below `lock` is owned by it; the wait queue has its own. The
+// lock has a cache line of its own: CPUs spinning on it do not pull the
+// counts and the statistics the holder is writing back and forth.
 struct Pool {
-    Spinlock lock;                  // Linux's kmap_lock
-    int count[LAST_PKMAP];
+    alignas(64) Spinlock lock;      // Linux's kmap_lock
+    alignas(64) int count[LAST_PKMAP];
     u32 cursor;                     // the last slot handed out or probed
     u32 sleepers;                   // tasks between their sleep and retaking the lock
     PkmapStats stats;
@@ -137,7 +140,7 @@ void* map_new_virtual(Page* page) {
         }
         sleep_on_full_pool();
         // Someone may have mapped our page while we slept: share its slot.
-        if (void* va = highmem_page_address(page)) {
+        if (void* va = highmem_page_address_pool_locked(page)) {
             ++pool.stats.waits_found_mapped;
             return va;
         }
@@ -147,7 +150,7 @@ void* map_new_virtual(Page* page) {
 void* kmap_high(Page* page) {
     PoolLock guard;
     // Only under the lock can a highmem page's address be trusted.
-    void* va = highmem_page_address(page);
+    void* va = highmem_page_address_pool_locked(page);
     if (va) {
         ++pool.stats.hits;
     } else {
@@ -165,7 +168,7 @@ void kunmap_high(Page* page) {
     bool need_wakeup = false;
     {
         PoolLock guard;
-        void* va = highmem_page_address(page);
+        void* va = highmem_page_address_pool_locked(page);
         if (!va)
             BUG("pkmap.kunmap_unmapped", "kunmap(pfn %#x): the page is in no kmap() slot",
                 page_to_pfn(page).value());
@@ -189,8 +192,8 @@ void kunmap_high(Page* page) {
 
 void* kmap(Page* page) {
     might_sleep();
-    if (!is_highmem(page))
-        return page_address(page);
+    if (!page_is_highmem(page))
+        return lowmem_page_address(page);
     void* va = kmap_high(page);
     // A keyed page: access granted everywhere once it is mapped (the pool's
     // entries are shared), for as long as some kmap() of its key holds.
@@ -201,7 +204,7 @@ void* kmap(Page* page) {
 
 void kunmap(Page* page) {
     might_sleep();
-    if (!is_highmem(page))
+    if (!page_is_highmem(page))
         return;
     if (unlikely(pks_page_key(page)))
         dev_page_disable_access(page, /*global=*/true);
@@ -241,6 +244,7 @@ void kmap_flush_unused() {
 }
 
 void pkmap_init() {
+    highmem_init();
     ptes = pkmap_page_table();
     kmap_prot = kernel_pte_flags();   // PAGE_KERNEL, global where the CPU has PGE
 }

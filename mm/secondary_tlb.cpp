@@ -89,9 +89,9 @@ void secondary_tlb_unregister(SecondaryTlbNotifier& n) {
 
 void notify_secondary_tlbs(FaultableRegion& r, u32 start, u32 end, PteChange change) {
     WARN("secondary_tlb.bad_context",
-         r.ptl.owner() != x86::this_cpu_index() || sched::in_interrupt() || !x86::irqs_enabled(),
+         !r.ptl.held_by_this_cpu() || sched::in_interrupt() || !x86::irqs_enabled(),
          "secondary-TLB notification for [%#x, %#x) %s", start, end,
-         r.ptl.owner() != x86::this_cpu_index() ? "without the region's page-table lock"
+         !r.ptl.held_by_this_cpu() ? "without the region's page-table lock"
          : sched::in_interrupt()                 ? "from an interrupt"
                                                  : "with interrupts off");
     const bool invalidate = change == PteChange::Invalidate;

@@ -7,47 +7,20 @@
 
 namespace sched {
 
-void migrate_disable() {
-    if (Task* t = current())
+// migrate_enable() took the count below zero (undone here), or to zero
+// with an affinity change pending.
+void migrate_enable_slow(Task* t) {
+    if (WARN_ONCE("sched.migrate_underflow", static_cast<int>(t->migrate_disable) < 0,
+                  "migrate_enable() without a matching migrate_disable()")) {
         ++t->migrate_disable;
-}
-
-void migrate_enable() {
-    Task* t = current();
-    if (!t)
         return;
-    if (WARN_ONCE("sched.migrate_underflow", t->migrate_disable == 0,
-                  "migrate_enable() without a matching migrate_disable()"))
-        return;
-    if (--t->migrate_disable == 0 && unlikely(t->affinity_pending))
-        apply_pending_affinity();
+    }
+    apply_pending_affinity();
 }
 
-u32 migrate_disable_count() {
-    const Task* t = current();
-    return t ? t->migrate_disable : 0;
-}
-
-void pagefault_disable() {
-    if (Task* t = current())
-        ++t->pagefault_disabled;
-    compiler_barrier();
-}
-
-void pagefault_enable() {
-    compiler_barrier();
-    Task* t = current();
-    if (!t)
-        return;
-    if (WARN_ONCE("sched.pagefault_underflow", t->pagefault_disabled == 0,
-                  "pagefault_enable() without a matching pagefault_disable()"))
-        return;
-    --t->pagefault_disabled;
-}
-
-bool pagefault_disabled() {
-    const Task* t = current();
-    return t && t->pagefault_disabled;
+void pagefault_enable_underflow() {
+    WARN_ONCE("sched.pagefault_underflow", true,
+              "pagefault_enable() without a matching pagefault_disable()");
 }
 
 unsigned smp_processor_id_checked(const char* caller) {
@@ -60,9 +33,15 @@ unsigned smp_processor_id_checked(const char* caller) {
     return cpu;
 }
 
+// For sched/wait.h, which cannot include this unit's header.
 void might_sleep_check(const char* file, int line) {
+    if (might_sleep_fails())
+        might_sleep_report(file, line);
+}
+
+void might_sleep_report(const char* file, int line) {
     // Every call counts (not once): tests expect one hit per offending call.
-    WARN("sched.might_sleep", in_atomic() || !x86::irqs_enabled(),
+    WARN("sched.might_sleep", true,
          "BUG: sleeping function called from invalid context at %s:%d\n"
          "in_atomic(): %d, irqs_disabled(): %d, preempt count %#x, task %s",
          file, line, in_atomic(), !x86::irqs_enabled(), preempt_count(),
@@ -70,8 +49,3 @@ void might_sleep_check(const char* file, int line) {
 }
 
 } // namespace sched
-
-namespace platform {
-void preempt_disable() { sched::preempt_disable(); }
-void preempt_enable() { sched::preempt_enable(); }
-} // namespace platform

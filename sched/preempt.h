@@ -16,45 +16,24 @@
 #include "arch/x86/percpu.h"
 #include "lib/atomic.h"
 #include "lib/types.h"
+#include "sched/preempt_count.h"
 
 namespace sched {
 
-constexpr u32 PREEMPT_MASK = 0xff;
-constexpr u32 HARDIRQ_OFFSET = 1u << 16;
-constexpr u32 HARDIRQ_MASK = 0xfu << 16;
-constexpr u32 NMI_OFFSET = 1u << 20;
-constexpr u32 NMI_MASK = 0xfu << 20;
+// migrate_disable/enable and pagefault_disable/enable work on the task:
+// sched/task.h, which this header includes at its end.
 
-inline u32 preempt_count() { return PERCPU_READ(preempt_count); }
-inline bool in_atomic() { return preempt_count() != 0; }
-inline bool in_hardirq() { return preempt_count() & HARDIRQ_MASK; }
-inline bool in_nmi() { return preempt_count() & NMI_MASK; }
-inline bool in_interrupt() { return preempt_count() & (HARDIRQ_MASK | NMI_MASK); }
-inline bool in_task() { return !in_interrupt(); }
-
-inline void preempt_disable() {
-    PERCPU_INC(preempt_count);
-    compiler_barrier();
-}
-// Re-enable; if the count reaches zero with a reschedule pending and
-// interrupts on, switch now (the preemption point).
-void preempt_enable();
-// Re-enable without the check (the scheduler itself, irq exit).
-inline void preempt_enable_no_resched() {
-    compiler_barrier();
-    PERCPU_DEC(preempt_count);
-}
-
-void migrate_disable();
-void migrate_enable();
-u32 migrate_disable_count();
-
-void pagefault_disable();
-void pagefault_enable();
-bool pagefault_disabled();
-
-void might_sleep_check(const char* file, int line);
-#define might_sleep() ::sched::might_sleep_check(__FILE__, __LINE__)
+// might_sleep(): a WARN (sched.might_sleep, every call) from atomic context
+// or with interrupts off. The test is inline; the report, with the caller's
+// file and line, is a cold call made only when it fails.
+[[gnu::cold]] void might_sleep_report(const char* file, int line);
+inline bool might_sleep_fails() { return in_atomic() || !x86::irqs_enabled(); }
+void might_sleep_check(const char* file, int line);   // the same, out of line
+#define might_sleep()                                                             \
+    do {                                                                          \
+        if (unlikely(::sched::might_sleep_fails()))                               \
+            ::sched::might_sleep_report(__FILE__, __LINE__);                      \
+    } while (0)
 
 // This CPU's index for code that relies on staying on it: WARNs
 // (percpu.preemptible_access) when the caller could be moved right after
@@ -69,16 +48,7 @@ public:
     ~PreemptGuard() { preempt_enable(); }
 };
 
-class [[nodiscard]] MigrateGuard : Pinned {
-public:
-    MigrateGuard() { migrate_disable(); }
-    ~MigrateGuard() { migrate_enable(); }
-};
-
-class [[nodiscard]] PagefaultGuard : Pinned {
-public:
-    PagefaultGuard() { pagefault_disable(); }
-    ~PagefaultGuard() { pagefault_enable(); }
-};
-
 } // namespace sched
+
+// The task-based counters need the task (which needs this header first).
+#include "sched/task.h"

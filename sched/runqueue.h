@@ -39,8 +39,23 @@ inline RunQueue& this_rq() { return rqs[x86::this_cpu_index()]; }
 // no task to switch away from.
 inline bool cpu_scheduling() { return running && current() && this_rq().idle; }
 
+// The flag is the truth, and any CPU may set it; the preempt count's
+// inverted bit (sched/preempt.h) mirrors it for this CPU's preempt_enable()
+// and only this CPU changes it: at once for a reschedule of this CPU, for
+// another CPU when its reschedule IPI or its tick folds the flag in.
+inline void fold_need_resched() {
+    if (PERCPU_READ(need_resched))
+        PERCPU_AND(preempt_count, ~PREEMPT_NEED_RESCHED);
+}
 inline void set_need_resched(unsigned cpu) {
     write_once(x86::cpu_data[cpu].need_resched, 1u, MemoryOrder::Release);
+    if (cpu == x86::this_cpu_index())
+        PERCPU_AND(preempt_count, ~PREEMPT_NEED_RESCHED);
+}
+// Interrupts off (the switch): nothing pending on this CPU any more.
+inline void clear_need_resched() {
+    write_once(x86::this_cpu()->need_resched, 0u);
+    PERCPU_OR(preempt_count, PREEMPT_NEED_RESCHED);
 }
 inline bool need_resched() { return PERCPU_READ(need_resched) != 0; }
 // need_resched, and the reschedule IPI if it is another CPU.

@@ -47,7 +47,7 @@ void __schedule(bool preempt) {
     RunQueue& rq = this_rq();
     const unsigned me = x86::this_cpu_index();
     rq.lock.lock();
-    write_once(x86::cpu_data[me].need_resched, 0u);
+    clear_need_resched();
 
     Task* prev = current();
     // Preempted, a task is still runnable, whatever state it was about to
@@ -185,14 +185,37 @@ void yield() {
         schedule();
 }
 
-void preempt_enable() {
-    compiler_barrier();
-    if (WARN_ONCE("sched.preempt_underflow", (preempt_count() & PREEMPT_MASK) == 0,
-                  "preempt_enable() without a matching preempt_disable()"))
+void preempt_underflow() {
+    WARN_ONCE("sched.preempt_underflow", true,
+              "preempt_enable() without a matching preempt_disable()");
+}
+
+// preempt_enable()'s decrement left the reschedule bit clear. The count's
+// low bits say why.
+void preempt_enable_slow() {
+    const u32 raw = preempt_count_raw();
+    if ((raw & PREEMPT_MASK) == PREEMPT_MASK) {
+        // Unbalanced, seen after the decrement (from a count of zero with
+        // nothing pending): undone. From zero with a reschedule pending it
+        // wraps unseen, as in Linux without DEBUG_PREEMPT; the debug build
+        // checks before every decrement instead.
+        PERCPU_INC(preempt_count);
+        preempt_underflow();
         return;
-    PERCPU_DEC(preempt_count);
-    if (unlikely(preempt_count() == 0 && need_resched()))
+    }
+    if (raw != 0)
+        return;   // still nested; the outermost enable takes the reschedule
+    if (need_resched()) {
         preempt_schedule();
+        return;
+    }
+    // The bit was clear with nothing pending (a count set to zero by hand,
+    // as the test runner does): set it again, unless a reschedule comes in
+    // meanwhile - interrupts off, and a remote one arrives by IPI.
+    const platform::IrqFlags flags = x86::irq_save();
+    if (!need_resched())
+        PERCPU_OR(preempt_count, PREEMPT_NEED_RESCHED);
+    x86::irq_restore(flags);
 }
 
 } // namespace sched

@@ -66,6 +66,80 @@ static_assert(offsetof(Task, saved_esp) == TASK_SAVED_ESP);
 
 inline Task* current() { return reinterpret_cast<Task*>(PERCPU_READ(current)); }
 
+// ---- per-task context counters (the preempt count is in sched/preempt.h) ----
+//
+// Inline: an increment of the task's count; the enables' rare cases (an
+// unbalanced enable, an affinity change that waited for migration to be
+// enabled again) are out of line. The versions that take the task are for
+// callers that hold current() already (kmap_local); without a task (early
+// boot) the others do nothing.
+
+[[gnu::cold]] void migrate_enable_slow(Task* t);
+[[gnu::cold]] void pagefault_enable_underflow();
+
+inline void migrate_disable(Task* t) { ++t->migrate_disable; }
+inline void migrate_enable(Task* t) {
+    // The count goes down first; negative is an unbalanced enable (undone
+    // out of line), zero the point where a pending affinity change applies.
+    const int left = static_cast<int>(--t->migrate_disable);
+    if (unlikely(left <= 0) && (left < 0 || unlikely(t->affinity_pending)))
+        migrate_enable_slow(t);
+}
+inline void migrate_disable() {
+    if (Task* t = current())
+        migrate_disable(t);
+}
+inline void migrate_enable() {
+    if (Task* t = current())
+        migrate_enable(t);
+}
+inline u32 migrate_disable_count() {
+    const Task* t = current();
+    return t ? t->migrate_disable : 0;
+}
+
+inline void pagefault_disable(Task* t) {
+    ++t->pagefault_disabled;
+    compiler_barrier();
+}
+inline void pagefault_enable(Task* t) {
+    compiler_barrier();
+    if (unlikely(t->pagefault_disabled == 0)) {
+        pagefault_enable_underflow();
+        return;
+    }
+    --t->pagefault_disabled;
+}
+inline void pagefault_disable() {
+    if (Task* t = current())
+        pagefault_disable(t);
+    else
+        compiler_barrier();
+}
+inline void pagefault_enable() {
+    if (Task* t = current())
+        pagefault_enable(t);
+    else
+        compiler_barrier();
+}
+inline bool pagefault_disabled() {
+    const Task* t = current();
+    return t && t->pagefault_disabled;
+}
+
+class [[nodiscard]] MigrateGuard : Pinned {
+public:
+    MigrateGuard() { migrate_disable(); }
+    ~MigrateGuard() { migrate_enable(); }
+};
+
+class [[nodiscard]] PagefaultGuard : Pinned {
+public:
+    PagefaultGuard() { pagefault_disable(); }
+    ~PagefaultGuard() { pagefault_enable(); }
+};
+
+
 struct KthreadOptions {
     x86::CpuMask allowed = ~0u;   // affinity
     int cpu = -1;                 // first CPU; -1: the least loaded allowed one

@@ -24,6 +24,7 @@ void tick(x86::InterruptFrame& frame) {
     if (me == 0)
         advance_jiffies();
     RunQueue& rq = rqs[me];
+    fold_need_resched();   // a remote request whose IPI has not come yet
     Task* t = current();
     if (t && !t->is_idle && t->slice && --t->slice == 0) {
         t->slice = SLICE_TICKS;

@@ -38,7 +38,24 @@ struct PerCpu {
     u32 need_resched;    // set by the tick, wake-ups and the reschedule IPI
     u32 pkrs;            // the emulated protection-key rights register (x86/pkrs.h)
     u32 pkrs_writes;     // its real writes (value changes)
+    // kmap_local's block of this CPU (mm/kmap_local.h), fixed at boot: the
+    // PTE and the address of position 0; position p is p entries and p
+    // pages below them. One %fs load instead of a multiply per map.
+    void* kmap_pte;
+    u32 kmap_vaddr;
+    // This CPU's TLB counters (x86/tlb.h). Only this CPU writes them, each
+    // with one %fs-relative instruction, which no interrupt can split: no
+    // lock prefix. Other CPUs only read them.
+    u32 tlb_invlpg;
+    u32 tlb_full_flushes;
+    u32 tlb_shootdowns_received;
 };
+
+// The preempt count's top bit, set while NO reschedule is pending (x86
+// Linux's PREEMPT_NEED_RESCHED): preempt_enable() is then one decrement,
+// whose result is zero exactly when the count drops to zero with a
+// reschedule pending (sched/preempt.h). Only this CPU changes the bit.
+constexpr u32 PREEMPT_NEED_RESCHED = 1u << 31;
 
 constexpr u32 PERCPU_SELF = 0;
 constexpr u32 PERCPU_CPU_INDEX = 4;
@@ -67,6 +84,24 @@ extern PerCpu cpu_data[NR_CPUS];
 #define PERCPU_ADD(field, value)                                                  \
     asm volatile("addl %1, %%fs:%c0"                                              \
                  : : "i"(__builtin_offsetof(::x86::PerCpu, field)), "ri"(value) : "memory")
+
+#define PERCPU_AND(field, value)                                                  \
+    asm volatile("andl %1, %%fs:%c0"                                              \
+                 : : "i"(__builtin_offsetof(::x86::PerCpu, field)), "ri"(value) : "memory")
+#define PERCPU_OR(field, value)                                                   \
+    asm volatile("orl %1, %%fs:%c0"                                               \
+                 : : "i"(__builtin_offsetof(::x86::PerCpu, field)), "ri"(value) : "memory")
+
+// Decrement; true if the result has its top bit set (the sign flag).
+#define PERCPU_DEC_STAYS_NEGATIVE(field)                                          \
+    ({                                                                            \
+        bool percpu_neg_;                                                         \
+        asm volatile("decl %%fs:%c1"                                              \
+                     : "=@ccs"(percpu_neg_)                                       \
+                     : "i"(__builtin_offsetof(::x86::PerCpu, field))              \
+                     : "memory");                                                 \
+        percpu_neg_;                                                              \
+    })
 
 #define PERCPU_INC(field)                                                         \
     asm volatile("incl %%fs:%c0" : : "i"(__builtin_offsetof(::x86::PerCpu, field)) : "memory")

@@ -10,13 +10,7 @@
 
 namespace platform {
 
-IrqFlags irq_save() { return x86::irq_save(); }
-void irq_restore(IrqFlags flags) { x86::irq_restore(flags); }
-bool irqs_enabled() { return x86::irqs_enabled(); }
-void cpu_relax() { x86::pause(); }
-unsigned this_cpu_id() { return x86::this_cpu_index(); }
-unsigned preempt_count() { return PERCPU_READ(preempt_count); }
-// preempt_disable/enable: sched/preempt.cpp (they may reschedule).
+// irq_save ... preempt_enable are inline (sched/platform_inline.h).
 void console_write(const char* text, size_t len) { x86::uart_write(text, len); }
 
 [[gnu::noinline]] void dump_stack() {

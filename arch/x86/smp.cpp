@@ -142,7 +142,8 @@ void smp_process_pending_calls() {
 }
 
 void smp_call_function_many(CpuMask mask, CallFn fn, void* arg, bool wait) {
-    WARN_ONCE("smp.call_preemptible", PERCPU_READ(preempt_count) == 0 && irqs_enabled(),
+    WARN_ONCE("smp.call_preemptible",
+              (PERCPU_READ(preempt_count) & ~PREEMPT_NEED_RESCHED) == 0 && irqs_enabled(),
               "smp_call_function_many() called preemptible: the caller could migrate between "
               "choosing its targets and waiting for them");
     // Whatever the caller did: this CPU's identity, its request slots and the

@@ -9,13 +9,6 @@
 namespace x86 {
 namespace {
 
-// Bumped from task context and from the IPI on the same CPU: atomic.
-struct Counters {
-    Atomic<u32> invlpg;
-    Atomic<u32> full_flushes;
-    Atomic<u32> shootdowns_received;
-};
-Counters counters[NR_CPUS];
 // Written by the initiating CPU with preemption off, read by tests.
 KernelFlushLog flush_log[NR_CPUS];
 
@@ -27,9 +20,8 @@ struct FlushRequest {
 
 void do_flush(void* arg) {
     const auto* r = static_cast<const FlushRequest*>(arg);
-    const unsigned me = this_cpu_index();
-    if (me != r->initiator)
-        counters[me].shootdowns_received.fetch_add(1, MemoryOrder::Relaxed);
+    if (this_cpu_index() != r->initiator)
+        PERCPU_INC(tlb_shootdowns_received);
     if (r->pages == 0) {
         local_flush_all();
         return;
@@ -41,16 +33,6 @@ void do_flush(void* arg) {
 } // namespace
 
 Atomic<bool> tlb_test_skip_shootdown{false};
-
-void local_invlpg(u32 va) {
-    invlpg(va);
-    counters[this_cpu_index()].invlpg.fetch_add(1, MemoryOrder::Relaxed);
-}
-
-void local_flush_all() {
-    flush_tlb_local_all();
-    counters[this_cpu_index()].full_flushes.fetch_add(1, MemoryOrder::Relaxed);
-}
 
 void flush_tlb_kernel_range(u32 start, u32 end) {
     // Preemption off from here to the end of the wait, as in Linux: the
@@ -85,8 +67,9 @@ KernelFlushLog kernel_flush_log(unsigned cpu) {
 }
 
 TlbCounters tlb_counters(unsigned cpu) {
-    return {counters[cpu].invlpg.load(), counters[cpu].full_flushes.load(),
-            counters[cpu].shootdowns_received.load()};
+    const PerCpu& c = cpu_data[cpu];
+    return {read_once(c.tlb_invlpg), read_once(c.tlb_full_flushes),
+            read_once(c.tlb_shootdowns_received)};
 }
 
 } // namespace x86

@@ -10,6 +10,8 @@
 // (vfree is): the initiator and the CPUs it asks are chosen on one CPU.
 #pragma once
 
+#include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
 #include "lib/atomic.h"
 #include "lib/types.h"
 
@@ -20,9 +22,15 @@ constexpr u32 FLUSH_CEILING = 33;   // Linux's tlb_single_page_flush_ceiling
 void flush_tlb_kernel_range(u32 start, u32 end);
 void flush_tlb_all();
 
-// This CPU only, counted.
-void local_invlpg(u32 va);
-void local_flush_all();
+// This CPU only, counted (a plain increment of this CPU's own counter).
+inline void local_invlpg(u32 va) {
+    invlpg(va);
+    PERCPU_INC(tlb_invlpg);
+}
+inline void local_flush_all() {
+    flush_tlb_local_all();
+    PERCPU_INC(tlb_full_flushes);
+}
 
 struct TlbCounters {
     u32 invlpg;

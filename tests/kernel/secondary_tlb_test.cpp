@@ -63,7 +63,7 @@ void record(SecondaryTlbNotifier& n, u32 start, u32 end) {
     rec.last_start = start;
     rec.last_end = end;
     rec.bad_context += !sched::in_atomic() || !x86::irqs_enabled() || sched::in_interrupt() ||
-                       n.region->ptl.owner() != x86::this_cpu_index();
+                       !n.region->ptl.held_by_this_cpu();
     rec.invlpg_at_call = x86::tlb_counters(x86::this_cpu_index()).invlpg;
     if (rec.extra)
         rec.extra();

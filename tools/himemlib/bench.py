@@ -18,13 +18,28 @@ CPU (the TSC follows QEMU's one instruction counter); one that fails is
 reported and left out of the table.
 Linux's figures are from shared/reference/linux-perf-anchor.md (6.1, PAE,
 same QEMU): numbers to compare, never asserted.
+
+A benchmark never fails for being slow: each figure is printed as its line
+arrives, each figure has a budget of kernel time (tests/kernel/bench.h), a
+boot that QEMU's limits end or that cannot start is reported beside the
+figures of the others, and the exit status is non-zero only for a wrong
+result (a kernel that reports a failure, or icount runs that disagree).
+
+--compare REF builds REF's release kernel in its own worktree under
+build/compare/ and boots the two kernels interleaved (REF, this tree, REF,
+...): once each under icount, then --rounds times each under plain TCG, and
+prints per figure the ratio of instructions and the median ratio of wall
+time, both measured in the same run.
 """
 
 import os
 import re
-import sys
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from . import build, qemu
+from . import build, ktap, qemu
 
 BENCH_LINE = re.compile(r"# bench: (?P<name>\S+): (?P<value>\d+) tsc/op")
 TSC_LINE = re.compile(r"^time: TSC (?P<mhz>[\d.]+) MHz", re.M)
@@ -35,6 +50,7 @@ PKS_GLOBAL_LINE = re.compile(r"# pks: (?P<cpus>\d+) CPU\(s\), per global pair: (
                              r"(?P<pairs>\d+) pairs per pass; passes cut at (?P<ms>\d+) ms: "
                              r"pair (?P<pair>\d+), halves (?P<halves>\d+), kmap (?P<kmap>\d+) "
                              r"of (?P<of>\d+)")
+CASE_LINE = re.compile(r"^\s+(not )?ok \d+ ")
 ICOUNT = ["-icount", "shift=0,sleep=off", "-rtc", "base=2024-01-01T00:00:00,clock=vm"]
 
 # name -> (label, Linux instructions, Linux wall ns, "per what")
@@ -72,55 +88,103 @@ HIMEM_SLOTS = 1024  # LAST_PKMAP: a wrap every 1024 misses
 LINUX_SLOTS = 512   # its PAE pool's
 
 
-def boot(variant, icount, ops, passes, cpus=1, cases="bench.*", tag="", required=True):
-    """One boot: {bench name: tsc/op}, the TSC MHz, and the serial log; None
-    for a failed boot that is not required."""
-    out = build.kernel_dir(variant)
-    machine = qemu.Machine(cpus=str(cpus), memory="2G", cpu_model="qemu32",
-                           extra=ICOUNT if icount else [])
-    # The watchdog's limit per case as generous as QEMU's for the whole boot:
-    # on a busy host an 8-CPU throughput case alone can pass the default 60 s.
-    append = (f"ktest.filter={cases} ktest.bench_ops={ops} ktest.bench_passes={passes} "
+@dataclass
+class Boot:
+    """One QEMU boot of the bench suite, and what it gave."""
+    key: str                 # its log's name, and how the tables find it
+    variant: str
+    icount: bool
+    cpus: int = 1
+    cases: str = "bench.*"
+    kernel: Path | None = None   # another build's himem.elf (--compare)
+    values: dict = field(default_factory=dict)
+    mhz: float | None = None
+    log: str = ""
+    outcome: str = "not run"     # ok | slow | failed | wrong
+    reason: str = ""
+
+    def describe(self):
+        mode = "icount" if self.icount else "plain TCG"
+        return f"{self.variant}, {mode}, {self.cpus} CPU{'s' if self.cpus > 1 else ''}, {self.cases}"
+
+
+def boot(b, ops, passes, progress=print):
+    """Run one boot; every figure is printed as its line arrives. A boot
+    that is slow (QEMU's limits) or cannot run is reported and left out; one
+    whose kernel reports a failure is a wrong result."""
+    kernel = b.kernel or build.kernel_dir(b.variant) / "himem.elf"
+    machine = qemu.Machine(cpus=str(b.cpus), memory="2G", cpu_model="qemu32",
+                           extra=ICOUNT if b.icount else [])
+    # The watchdog counts from each pass (bench.h keeps it alive), so its
+    # limit only has to cover one pass.
+    append = (f"ktest.filter={b.cases} ktest.bench_ops={ops} ktest.bench_passes={passes} "
               f"ktest.timeout=600")
-    cmd = qemu.qemu_command(out / "himem.elf", machine, append)
-    name = f"bench-{variant}-{'icount' if icount else 'tcg'}" + (f"-smp{cpus}" if cpus > 1 else "")
-    name += f"-{tag}" if tag else ""   # each boot its own log
-    result = qemu.run(cmd, silence=300, timeout=900, log_path=build.BUILD / "logs" / f"{name}.log")
-    if result.status != qemu.PASS_STATUS:
-        print(qemu.tail(result.log), file=sys.stderr)
-        if not required:
-            print(f"himem bench: the {name} run failed ({result.describe()}); left out",
-                  file=sys.stderr)
-            return None
-        raise SystemExit(f"himem bench: the {name} run failed ({result.describe()})")
-    values = {m["name"]: int(m["value"]) for m in BENCH_LINE.finditer(result.log)}
+    cmd = qemu.qemu_command(kernel, machine, append)
+    start = time.monotonic()
+
+    def on_line(line):
+        m = BENCH_LINE.search(line)
+        if m:
+            unit = "instructions" if b.icount else "TSC cycles"
+            cut = " (cut by the budget)" if "cut by the budget" in line else ""
+            progress(f"  {b.key}: {m['name']}: {m['value']} {unit}/op{cut}")
+        elif CASE_LINE.match(line):
+            progress(f"  {b.key}: {line.strip()} ({time.monotonic() - start:.0f} s)")
+
+    result = qemu.run(cmd, silence=300, timeout=1200, on_line=on_line,
+                      log_path=build.BUILD / "logs" / f"bench-{b.key}.log")
+    b.log = result.log
+    b.values = {m["name"]: int(m["value"]) for m in BENCH_LINE.finditer(result.log)}
     tsc = TSC_LINE.search(result.log)
-    return values, float(tsc["mhz"]) if tsc else None, result.log
+    b.mhz = float(tsc["mhz"]) if tsc else None
+    verdict = ktap.judge(result)
+    if verdict.passed:
+        b.outcome, b.reason = "ok", f"{result.seconds:.0f} s"
+    elif result.ending != "exited":
+        b.outcome, b.reason = "slow", f"{result.describe()}; figures before it kept"
+    elif result.status == 1:
+        b.outcome, b.reason = "failed", result.describe()
+    else:
+        b.outcome, b.reason = "wrong", verdict.reason
+    if b.outcome != "ok":
+        progress(f"himem bench: {b.key} ({b.describe()}): {b.outcome}: {b.reason}")
+    return b
 
 
-def run(ops=100000, passes=5):
+def plan():
+    """Every boot of a full run, in order."""
+    boots = [Boot("release-icount", "release", True), Boot("release-icount-again", "release", True),
+             Boot("release-tcg", "release", False), Boot("debug-icount", "debug", True)]
+    for cpus in SMP_CPUS:
+        boots.append(Boot(f"release-tcg-smp{cpus}", "release", False, cpus, "bench.throughput*"))
+    for cpus in SMP_CPUS:
+        boots.append(Boot(f"release-tcg-smp{cpus}-pks", "release", False, cpus, "bench.pks*"))
+        boots.append(Boot(f"release-icount-smp{cpus}-pks", "release", True, cpus, "bench.pks*"))
+    return boots
+
+
+def run(ops=100000, passes=5, compare=None, rounds=3):
+    if compare:
+        return run_compare(compare, ops, passes, rounds)
     for variant in ("release", "debug"):
         build.build_kernel(variant)
-    print("himem bench: release under icount (twice), plain TCG, and debug under icount; "
-          f"then throughput and protection keys with {', '.join(map(str, SMP_CPUS))} CPUs "
-          "under plain TCG, and protection keys with as many under icount; "
-          f"{ops} operations per pass, median of {passes}", flush=True)
-    first, _, _ = boot("release", True, ops, passes)
-    second, _, _ = boot("release", True, ops, passes)
-    wall, mhz, wall_log = boot("release", False, ops, passes)
-    debug, _, _ = boot("debug", True, ops, passes)
-    smp = {1: (wall, mhz, wall_log)}
-    for cpus in SMP_CPUS:
-        smp[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.throughput*")
-    pks_wall = {1: (wall, mhz, wall_log)}
-    pks_instr = {1: first}
-    for cpus in SMP_CPUS:
-        pks_wall[cpus] = boot("release", False, ops, passes, cpus=cpus, cases="bench.pks*",
-                              tag="pks")
-        counted = boot("release", True, ops, passes, cpus=cpus, cases="bench.pks*", tag="pks",
-                       required=False)
-        pks_instr[cpus] = counted[0] if counted else {}
-    same = first == second
+    boots = plan()
+    print(f"himem bench: {len(boots)} boots ({ops} operations per pass, median of {passes}); "
+          "each figure is printed as it comes, the tables at the end", flush=True)
+    by_key = {}
+    for n, b in enumerate(boots, 1):
+        print(f"himem bench: [{n}/{len(boots)}] {b.describe()}", flush=True)
+        by_key[b.key] = boot(b, ops, passes, progress=lambda t: print(t, flush=True))
+    return report(by_key, passes)
+
+
+def report(by_key, passes):
+    """The tables from whatever boots worked; the exit status."""
+    first = by_key["release-icount"].values
+    second = by_key["release-icount-again"].values
+    wall_boot = by_key["release-tcg"]
+    wall, mhz = wall_boot.values, wall_boot.mhz
+    debug = by_key["debug-icount"].values
     print()
     print(f"{'operation':<52}{'instructions':>13}{'Linux':>8}{'wall ns':>10}{'Linux ns':>10}"
           f"{'debug +':>9}")
@@ -135,14 +199,125 @@ def run(ops=100000, passes=5):
         print(f"\nper held mapping, save + restore: {(held8 - held0) / 8:.0f} instructions "
               f"(Linux: about 86, 43 each way)")
     print_kmap_notes(first)
+    smp = {1: (wall, mhz, wall_boot.log)}
+    pks_wall = {1: (wall, mhz, wall_boot.log)}
+    pks_instr = {1: first}
+    for cpus in SMP_CPUS:
+        t = by_key[f"release-tcg-smp{cpus}"]
+        smp[cpus] = (t.values, t.mhz, t.log)
+        p = by_key[f"release-tcg-smp{cpus}-pks"]
+        pks_wall[cpus] = (p.values, p.mhz, p.log)
+        pks_instr[cpus] = by_key[f"release-icount-smp{cpus}-pks"].values
     print_throughput(smp, first, passes)
     print_pks(pks_instr, pks_wall)
-    print(f"icount runs identical: {'yes' if same else 'NO'}")
-    if not same:
-        for k in sorted(set(first) | set(second)):
-            if first.get(k) != second.get(k):
-                print(f"  {k}: {first.get(k)} vs {second.get(k)}")
-    return 0 if same else 1
+    # Both icount runs must print the same figures, for every figure both have.
+    both = set(first) & set(second)
+    differ = sorted(k for k in both if first[k] != second[k])
+    print(f"icount runs identical: {'yes' if not differ else 'NO'}"
+          + (f" ({len(both)} figures compared)" if both else " (nothing to compare)"))
+    for k in differ:
+        print(f"  {k}: {first[k]} vs {second[k]}")
+    return print_outcomes(list(by_key.values()), wrong=bool(differ))
+
+
+def print_outcomes(boots, wrong=False):
+    """The boots that did not work, beside the figures of those that did;
+    non-zero only for a wrong result."""
+    bad = [b for b in boots if b.outcome != "ok"]
+    if bad:
+        print("\nconfigurations left out or failed (their figures, if any, are above):")
+        for b in bad:
+            print(f"  {b.key} ({b.describe()}): {b.outcome}: {b.reason}")
+    wrong = wrong or any(b.outcome == "wrong" for b in boots)
+    print(f"himem bench: {sum(b.outcome == 'ok' for b in boots)} of {len(boots)} boots ok"
+          + ("; a WRONG result (see above)" if wrong else ""))
+    return 1 if wrong else 0
+
+
+# ---- --compare REF: another revision's kernel, booted interleaved with this one ----
+
+def build_revision(ref):
+    """Build `ref`'s release kernel in its own worktree under build/compare/;
+    its himem.elf."""
+    sha = subprocess.run(["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], cwd=build.ROOT,
+                         text=True, capture_output=True)
+    if sha.returncode != 0:
+        raise SystemExit(f"himem bench: --compare {ref}: not a revision ({sha.stderr.strip()})")
+    commit = sha.stdout.strip()
+    src = build.BUILD / "compare" / commit[:12]
+    if not (src / ".git").exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(src), commit], cwd=build.ROOT,
+                       check=True, stdout=subprocess.DEVNULL)
+    out = src / "build" / "release"
+    if not (out / "CMakeCache.txt").exists():
+        subprocess.run(["cmake", "-S", str(src), "-B", str(out), "-DHIMEM_DEBUG=OFF"], check=True,
+                       stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", str(out), f"-j{os.cpu_count() or 2}"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return commit, out / "himem.elf"
+
+
+def compare_plan(ref_kernel, rounds):
+    """Interleaved: REF then this tree, once under icount (deterministic),
+    then `rounds` times under plain TCG."""
+    boots = [Boot("ref-icount", "release", True, kernel=ref_kernel),
+             Boot("this-icount", "release", True)]
+    for r in range(1, rounds + 1):
+        boots += [Boot(f"ref-tcg-{r}", "release", False, kernel=ref_kernel),
+                  Boot(f"this-tcg-{r}", "release", False)]
+    return boots
+
+
+def run_compare(ref, ops, passes, rounds):
+    build.build_kernel("release")
+    commit, ref_kernel = build_revision(ref)
+    boots = compare_plan(ref_kernel, rounds)
+    print(f"himem bench --compare {ref} ({commit[:12]}): {len(boots)} boots, interleaved; "
+          f"{ops} operations per pass, median of {passes}", flush=True)
+    for n, b in enumerate(boots, 1):
+        who = f"{ref}" if b.kernel else "this tree"
+        print(f"himem bench: [{n}/{len(boots)}] {who}: {b.describe()}", flush=True)
+        boot(b, ops, passes, progress=lambda t: print(t, flush=True))
+    print_comparison(ref, boots)
+    return print_outcomes(boots)
+
+
+def ratios(boots, ref, rounds_of):
+    """{name: (ref, this, ratio)} for the icount pair, and for the TCG rounds
+    {name: [per-round ratio of wall time]}."""
+    by_key = {b.key: b for b in boots}
+    icount = {}
+    r, t = by_key["ref-icount"].values, by_key["this-icount"].values
+    for name in sorted(set(r) & set(t)):
+        icount[name] = (r[name], t[name], t[name] / r[name] if r[name] else None)
+    wall = {}
+    for k in range(1, rounds_of + 1):
+        rb, tb = by_key.get(f"ref-tcg-{k}"), by_key.get(f"this-tcg-{k}")
+        if not rb or not tb or not rb.mhz or not tb.mhz:
+            continue
+        for name in set(rb.values) & set(tb.values):
+            rn, tn = to_ns(rb.values[name], rb.mhz), to_ns(tb.values[name], tb.mhz)
+            if rn:
+                wall.setdefault(name, []).append(tn / rn)
+    return icount, wall
+
+
+def print_comparison(ref, boots):
+    rounds = sum(1 for b in boots if b.key.startswith("this-tcg-"))
+    icount, wall = ratios(boots, ref, rounds)
+    print(f"\nthis tree against {ref}: instructions (icount) and wall time (plain TCG, "
+          f"the median of {rounds} interleaved rounds' ratios); below 1 is faster")
+    print(f"{'figure':<34}{'ref instr':>11}{'this':>9}{'ratio':>8}{'wall ratio':>12}  rounds")
+    for name in sorted(set(icount) | set(wall)):
+        r, t, ratio = icount.get(name, (None, None, None))
+        w = sorted(wall.get(name, []))
+        med = w[len(w) // 2] if w else None
+        print(f"{name:<34}{fmt(r):>11}{fmt(t):>9}{fmt_ratio(ratio):>8}{fmt_ratio(med):>12}  "
+              + " ".join(f"{x:.2f}" for x in wall.get(name, [])))
+
+
+def fmt_ratio(v):
+    return "-" if v is None else f"{v:.2f}"
 
 
 def print_kmap_notes(instr):
