@@ -113,7 +113,7 @@ def boot(b, ops, passes, progress=print):
     that is slow (QEMU's limits) or cannot run is reported and left out; one
     whose kernel reports a failure is a wrong result."""
     kernel = b.kernel or build.kernel_dir(b.variant) / "himem.elf"
-    machine = qemu.Machine(cpus=str(b.cpus), memory="2G", cpu_model="qemu32",
+    machine = qemu.Machine(cpus=str(b.cpus), memory="2G", cpu_model=qemu.cpu_model_for(b.variant),
                            extra=ICOUNT if b.icount else [])
     # The watchdog counts from each pass (bench.h keeps it alive), so its
     # limit only has to cover one pass.
@@ -151,10 +151,14 @@ def boot(b, ops, passes, progress=print):
     return b
 
 
-def plan():
+def plan(pae=False):
     """Every boot of a full run, in order."""
     boots = [Boot("release-icount", "release", True), Boot("release-icount-again", "release", True),
              Boot("release-tcg", "release", False), Boot("debug-icount", "debug", True)]
+    if pae:
+        # The PAE build on the same 2 GiB, so the rows compare the paging
+        # modes and nothing else.
+        boots += [Boot("pae-icount", "pae", True), Boot("pae-tcg", "pae", False)]
     for cpus in SMP_CPUS:
         boots.append(Boot(f"release-tcg-smp{cpus}", "release", False, cpus, "bench.throughput*"))
     for cpus in SMP_CPUS:
@@ -163,12 +167,12 @@ def plan():
     return boots
 
 
-def run(ops=100000, passes=5, compare=None, rounds=3):
+def run(ops=100000, passes=5, compare=None, rounds=3, pae=False):
     if compare:
         return run_compare(compare, ops, passes, rounds)
-    for variant in ("release", "debug"):
+    for variant in ("release", "debug") + (("pae",) if pae else ()):
         build.build_kernel(variant)
-    boots = plan()
+    boots = plan(pae)
     print(f"himem bench: {len(boots)} boots ({ops} operations per pass, median of {passes}); "
           "each figure is printed as it comes, the tables at the end", flush=True)
     by_key = {}
@@ -185,15 +189,25 @@ def report(by_key, passes):
     wall_boot = by_key["release-tcg"]
     wall, mhz = wall_boot.values, wall_boot.mhz
     debug = by_key["debug-icount"].values
+    pae = "pae-icount" in by_key
+    pae_instr = by_key["pae-icount"].values if pae else {}
+    pae_wall = by_key["pae-tcg"] if pae else None
     print()
     print(f"{'operation':<52}{'instructions':>13}{'Linux':>8}{'wall ns':>10}{'Linux ns':>10}"
-          f"{'debug +':>9}")
+          f"{'debug +':>9}" + (f"{'PAE':>8}{'PAE ns':>9}" if pae else ""))
     for name, label, linux_instr, linux_ns in ROWS:
         instr = first.get(name)
         ns = to_ns(wall.get(name), mhz)
         dbg = debug.get(name)
-        print(f"{label:<52}{fmt(instr):>13}{fmt(linux_instr):>8}{fmt(ns):>10}{fmt(linux_ns):>10}"
-              f"{fmt(dbg - instr if dbg is not None and instr is not None else None, signed=True):>9}")
+        line = (f"{label:<52}{fmt(instr):>13}{fmt(linux_instr):>8}{fmt(ns):>10}{fmt(linux_ns):>10}"
+                f"{fmt(dbg - instr if dbg is not None and instr is not None else None, signed=True):>9}")
+        if pae:
+            line += (f"{fmt(pae_instr.get(name)):>8}"
+                     f"{fmt(to_ns(pae_wall.values.get(name), pae_wall.mhz)):>9}")
+        print(line)
+    if pae:
+        print("PAE: the pae build on the same 2 GiB (64-bit entries, a pool of 512 slots, "
+              "so a wrap every 512 misses); Linux's figures are its PAE kernel's")
     held0, held8 = first.get("context_switch_holding_0"), first.get("context_switch_holding_8")
     if held0 is not None and held8 is not None:
         print(f"\nper held mapping, save + restore: {(held8 - held0) / 8:.0f} instructions "
