@@ -88,14 +88,15 @@ struct AliasPair : Pinned {
             KTEST_SKIP("needs free highmem above 4 GiB and 4 GiB below it");      \
     } while (0)
 
-// Fill both frames of the pair through kmap_local.
-void fill_pair(const AliasPair& pair) {
+// Fill both frames of the pair through kmap_local; the upper frame.
+Pfn fill_pair(const AliasPair& pair) {
     Page* const pages[] = {pair.high, pair.low};
     for (Page* p : pages) {
         void* va = kmap_local_page(p);
         fill_with_address(va, page_to_pfn(p));
         kunmap_local(va);
     }
+    return page_to_pfn(pair.high);
 }
 
 } // namespace
@@ -123,8 +124,7 @@ KTEST(pae, entries_hold_frames_above_4g_whole) {
 KTEST(pae, kmap_local_and_kmap_atomic_read_a_frame_above_4g_not_its_alias) {
     AliasPair pair;
     NEED_ALIAS_PAIR(pair);
-    fill_pair(pair);
-    const Pfn high = page_to_pfn(pair.high);
+    const Pfn high = fill_pair(pair);
     // Nested, both ways round: each slot keeps its own frame.
     void* a = kmap_local_page(pair.high);
     void* b = kmap_local_page(pair.low);
@@ -160,8 +160,7 @@ KTEST(pae, the_last_frame_below_64g_maps) {
 KTEST(pae, kmap_and_the_page_helpers_read_a_frame_above_4g_not_its_alias) {
     AliasPair pair;
     NEED_ALIAS_PAIR(pair);
-    fill_pair(pair);
-    const Pfn high = page_to_pfn(pair.high);
+    const Pfn high = fill_pair(pair);
     void* k = kmap(pair.high);
     EXPECT_EQ(wrong_words(k, high), 0u);
     EXPECT_EQ(x86::read_pte(lookup_kernel_pte(VirtAddr(k))).pfn(), high);
