@@ -107,7 +107,7 @@ KTEST(pae, entries_hold_frames_above_4g_whole) {
     for (u32 pfn : pfns) {
         const x86::Pte e = x86::Pte::make(Pfn(pfn), rw);
         EXPECT_EQ(e.pfn().value(), pfn);
-        EXPECT_EQ(static_cast<u32>(e.raw() >> 32), pfn >> 20);
+        EXPECT_EQ(static_cast<u32>(static_cast<u64>(e.raw()) >> 32), pfn >> 20);
         EXPECT_EQ(static_cast<u32>(e.raw()), (pfn << 12) | static_cast<u32>(rw.value()));
         // Through the accessors too: a read gives back both words.
         x86::Pte slot;
