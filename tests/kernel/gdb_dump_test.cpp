@@ -333,13 +333,6 @@ void holder_fn(void*) {
         kunmap(s.pool_pages[i]);
 }
 
-sched::KthreadOptions on_cpu(unsigned cpu) {
-    sched::KthreadOptions o;
-    o.allowed = x86::cpu_bit(cpu);
-    o.cpu = static_cast<int>(cpu);
-    return o;
-}
-
 } // namespace
 
 KTEST(gdb_dump, three_local_and_two_pool_mappings_at_a_switch) {
@@ -361,11 +354,11 @@ KTEST(gdb_dump, three_local_and_two_pool_mappings_at_a_switch) {
     // This thread stays on CPU 0: CPU 1 will spin with interrupts off.
     sched::set_cpus_allowed(x86::cpu_bit(0));
     sched::testing::TaskHooksGuard hooks(dump_hooks);
-    s.peer = sched::kthread_create(peer_fn, nullptr, "gdb-peer", on_cpu(1));
+    s.peer = sched::kthread_create(peer_fn, nullptr, "gdb-peer", test_support::pinned_to(1));
     ASSERT_NOT_NULL(s.peer);
     while (!s.peer_ready.load())
         sched::sleep_ticks(1);
-    s.holder = sched::kthread_create(holder_fn, nullptr, "gdb-holder", on_cpu(0));
+    s.holder = sched::kthread_create(holder_fn, nullptr, "gdb-holder", test_support::pinned_to(0));
     ASSERT_NOT_NULL(s.holder);
     sched::kthread_join(s.holder);
     sched::kthread_join(s.peer);

@@ -37,6 +37,13 @@ def start_paused_qemu(build_dir, machine, append, socket, serial_log):
     cmd = qemu.qemu_command(build_dir / "himem.elf", machine, append, gdb_socket=socket,
                             paused=True)
     cmd[cmd.index("stdio")] = f"file:{serial_log}"
+    return start_with_socket(cmd, socket)
+
+
+def start_with_socket(cmd, socket):
+    """Start QEMU (`cmd`, with its stub on `socket`) and wait for the socket."""
+    socket = Path(socket)
+    socket.unlink(missing_ok=True)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 10

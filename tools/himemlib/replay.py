@@ -17,7 +17,6 @@ import json
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 from . import build, gdb, qemu
 from .ktap import Verdict
@@ -108,18 +107,7 @@ def replay_gdb_command(where, socket, serial):
 
 
 def start_replay_for_gdb(where, socket, serial):
-    socket = Path(socket)
-    socket.unlink(missing_ok=True)
-    proc = subprocess.Popen(replay_gdb_command(where, socket, serial), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
-    deadline = time.monotonic() + 10
-    while not socket.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            qemu.kill_group(proc)
-            raise RuntimeError("QEMU did not open its GDB socket for the replay")
-        time.sleep(0.02)
-    return proc
+    return gdb.start_with_socket(replay_gdb_command(where, socket, serial), socket)
 
 
 def gdb_args(elf, socket):
