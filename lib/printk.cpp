@@ -6,6 +6,9 @@
 #include "lib/string.h"
 
 namespace lib {
+
+LogRing log_ring;
+
 namespace {
 
 OwnedSpinlock console_lock;
@@ -31,17 +34,28 @@ bool captured(const char* text, size_t len) {
     return true;
 }
 
+// Append to the ring, then write to the console: both under the console
+// lock, so the ring's order is the console's.
+void log_and_write(const char* text, size_t len) {
+    for (size_t i = 0; i < len; ++i)
+        log_ring.buf[(log_ring.written + i) % LOG_BUF_SIZE] = text[i];
+    // The count last: a reader that sees it sees the bytes before it.
+    __atomic_store_n(&log_ring.written, log_ring.written + static_cast<u32>(len),
+                     __ATOMIC_RELEASE);
+    platform::console_write(text, len);
+}
+
 void emit(const char* text, size_t len) {
     if (captured(text, len))
         return;
     // A CPU that faults while printing already holds the lock: write anyway
     // rather than deadlock on ourselves.
     if (lock_broken.load(MemoryOrder::Relaxed) || console_lock.owner() == platform::this_cpu_id()) {
-        platform::console_write(text, len);
+        log_and_write(text, len);
         return;
     }
     const platform::IrqFlags flags = console_lock.lock_irqsave();
-    platform::console_write(text, len);
+    log_and_write(text, len);
     console_lock.unlock_irqrestore(flags);
 }
 
@@ -81,6 +95,21 @@ size_t printk_capture_end() {
         return 0;
     const size_t n = captures[cpu].len;
     captures[cpu] = {};
+    return n;
+}
+
+size_t log_tail(char* out, size_t size) {
+    if (size == 0)
+        return 0;
+    const platform::IrqFlags flags = console_lock.lock_irqsave();
+    const u32 written = log_ring.written;
+    size_t n = written < LOG_BUF_SIZE ? written : LOG_BUF_SIZE;
+    if (n > size - 1)
+        n = size - 1;
+    for (size_t i = 0; i < n; ++i)
+        out[i] = log_ring.buf[(written - n + i) % LOG_BUF_SIZE];
+    out[n] = '\0';
+    console_lock.unlock_irqrestore(flags);
     return n;
 }
 

@@ -22,6 +22,23 @@ constexpr unsigned PRINTK_MAX_CPUS = 64;
 void printk_capture_begin(char* buf, size_t size);
 size_t printk_capture_end();   // returns the bytes captured
 
+// The log ring: every message that reaches the console is appended here
+// first, under the console lock, and the console then writes those bytes
+// (Linux's log_buf, which `dmesg` reads). `written` counts every byte ever
+// appended, so the ring holds the last min(written, LOG_BUF_SIZE) of them,
+// ending at buf[(written - 1) % LOG_BUF_SIZE]. Debuggers read it in place
+// (tools/gdb: `himem dmesg`); nothing in the kernel reads it back except
+// log_tail(), for tests.
+constexpr size_t LOG_BUF_SIZE = 16 * 1024;
+struct LogRing {
+    char buf[LOG_BUF_SIZE];
+    u32 written;
+};
+extern LogRing log_ring;
+// Copy the last (at most) `size` - 1 bytes of the ring into `out`,
+// NUL-terminated; returns the bytes copied.
+size_t log_tail(char* out, size_t size);
+
 // From now on printk writes without taking the console lock (oops in progress).
 void console_break_lock();
 bool console_lock_broken();

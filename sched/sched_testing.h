@@ -17,7 +17,14 @@ using TickObserver = void (*)(x86::InterruptFrame& frame);
 void add_tick_observer(TickObserver observer);
 void remove_tick_observer(TickObserver observer);
 
+struct Task;
+
 namespace testing {
+
+// Every allocated task, in the task pool's order (what a debugger's
+// `himem tasks` walks), without a lock: for a caller that knows no task is
+// being created or freed meanwhile (tests/kernel/gdb_dump_test.cpp).
+void for_each_task(void (*fn)(Task* task, void* arg), void* arg);
 
 // A test's own switch hooks (switch_out, switch_in; nothing else), after
 // the registered subsystems', for the life of the guard: registration after

@@ -76,6 +76,7 @@ void __schedule(bool preempt) {
         next = rq.idle;
 
     if (next == prev) {
+        x86::pause();   // a loop that waits by yielding lets the other vCPUs run (docs/smp.md)
         rq.lock.unlock();
         x86::irq_restore(flags);
         preempt_enable_no_resched();

@@ -9,6 +9,7 @@
 #include "lib/printk.h"
 #include "sched/hooks_internal.h"
 #include "sched/sched.h"
+#include "sched/sched_testing.h"
 
 extern "C" void task_start();
 
@@ -65,6 +66,12 @@ void task_free(Task* t) {
 }
 
 unsigned tasks_alive() { return alive; }
+
+void testing::for_each_task(void (*fn)(Task* task, void* arg), void* arg) {
+    for (unsigned i = 0; i < MAX_TASKS; ++i)
+        if (used[i])
+            fn(&pool[i], arg);
+}
 
 void dump_tasks() {
     static const char* const states[] = {"runnable", "sleeping", "dead"};

@@ -11,6 +11,7 @@
 #include "mm/page.h"
 #include "mm/pkmap.h"
 #include "mm/secondary_tlb.h"
+#include "sched/task.h"
 #include "tests/ktest/ktest.h"
 
 namespace test_support {
@@ -108,6 +109,14 @@ private:
     unsigned m_capacity;
     unsigned m_count = 0;
 };
+
+// A thread that runs on `cpu` only.
+inline sched::KthreadOptions pinned_to(unsigned cpu) {
+    sched::KthreadOptions o;
+    o.allowed = x86::cpu_bit(cpu);
+    o.cpu = static_cast<int>(cpu);
+    return o;
+}
 
 // In a case body: skip the case unless `pages` (a HighmemPages) got `count`.
 #define KTEST_NEED_HIGHMEM(pages, count)                                          \

@@ -684,6 +684,7 @@ void churner(void* arg) {
         churn.ops.fetch_add(1, MemoryOrder::Relaxed);
         if (rng.below(4) == 0)
             sched::yield();
+        x86::pause();
     }
     while (depth--)
         dev_page_disable_access(churn.page, false);

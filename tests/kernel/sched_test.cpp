@@ -35,8 +35,10 @@ struct Spinner {
 void spin_and_count(void* arg) {
     auto* s = static_cast<Spinner*>(arg);
     const unsigned which = current()->name[5] - '0';   // "spin-0", "spin-1"
-    while (!s->stop.load(MemoryOrder::Relaxed))
+    while (!s->stop.load(MemoryOrder::Relaxed)) {
         s->count[which].fetch_add(1, MemoryOrder::Relaxed);
+        x86::pause();
+    }
 }
 
 } // namespace

@@ -270,6 +270,7 @@ void hammer(void* arg) {
         const u64 now = now_ns();
         if (now >= s->cap_ns || (now >= s->min_end_ns && floors_reached(*s)))
             s->stop.store(1);
+        x86::pause();   // under icount, the other vCPUs run only when this one relaxes
     }
 }
 } // namespace

@@ -217,12 +217,32 @@ void judge_warns(Context& ctx) {
 constexpr unsigned MAX_SUITES = 128;
 constexpr unsigned MAX_CASES_PER_SUITE = 128;
 
-bool selected(const Case& c, const char* filter) {
-    if (c.suite->manual && lib::strncmp(filter, c.suite->name, lib::strlen(c.suite->name)) != 0)
+bool selected_by(const Case& c, const char* pattern) {
+    if (c.suite->manual && lib::strncmp(pattern, c.suite->name, lib::strlen(c.suite->name)) != 0)
         return false;
     char full[128];
     lib::format(full, sizeof(full), "%s.%s", c.suite->name, c.name);
-    return lib::glob_match(filter, full);
+    return lib::glob_match(pattern, full);
+}
+
+// The filter is one glob or several separated by commas ("smp.*,tlb.*").
+bool selected(const Case& c, const char* filter) {
+    if (!lib::strchr(filter, ','))
+        return selected_by(c, filter);
+    char pattern[128];
+    for (const char* p = filter; *p;) {
+        const char* end = p;
+        while (*end && *end != ',')
+            ++end;
+        const size_t n = static_cast<size_t>(end - p) < sizeof(pattern) - 1
+                             ? static_cast<size_t>(end - p) : sizeof(pattern) - 1;
+        lib::memcpy(pattern, p, n);
+        pattern[n] = '\0';
+        if (n && selected_by(c, pattern))
+            return true;
+        p = *end ? end + 1 : end;
+    }
+    return false;
 }
 
 // Suites in name order, so the output does not depend on link order.

@@ -24,7 +24,7 @@ from . import qemu
 from .build import VARIANTS
 
 SOURCE = "tests/matrix.toml"
-KINDS = ("boot", "crash", "gdb", "host")
+KINDS = ("boot", "crash", "gdb", "host", "check")
 BOOTS = ("kernel", "iso")
 EXPECTS = ("pass", "fail")
 
@@ -54,6 +54,8 @@ class Config:
     append: str                     # the kernel command line
     crash: str = ""                 # crash entries: glob over crash test names
     command: str = ""               # host: shell command, run from the tree's root
+    check: str = ""                 # check: the scripted check to run (checks.CHECKS)
+    icount: bool = False            # boot, check: deterministic -icount and a VM clock (qemu.ICOUNT)
     timeout: float                  # seconds in all
     silence: float                  # seconds without serial output that make a hang
     ram_file: bool = False          # boot: RAM in a sparse file (qemu.sparse_ram), for -m beyond the host
@@ -85,6 +87,9 @@ class Config:
             refuse(self.name, "expect_reason", "means nothing with expect = 'pass'")
         self._only_for_kind("crash", "crash", needed=True)
         self._only_for_kind("command", "host", needed=True)
+        self._only_for_kind("check", "check", needed=True)
+        if self.icount and self.kind not in ("boot", "check"):
+            refuse(self.name, "icount", f"applies to kind = 'boot' or 'check' only, not '{self.kind}'")
         self._only_for_kind("check_memory", "boot", needed=False)
         self._only_for_kind("ram_file", "boot", needed=False)
         self._only_for_kind("expect_log", "boot", needed=False)
@@ -108,7 +113,7 @@ class Config:
     @property
     def machine(self):
         return qemu.Machine(cpus=self.cpus, memory=self.memory, cpu_model=self.cpu_model,
-                            accel=self.accel)
+                            accel=self.accel, extra=list(qemu.ICOUNT) if self.icount else [])
 
     @property
     def expectation(self):

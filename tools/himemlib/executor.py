@@ -10,7 +10,7 @@ import json
 import subprocess
 import time
 
-from . import build, crash, gdb, ktap, logcheck, matrix, memcheck, qemu
+from . import build, checks, crash, gdb, ktap, logcheck, matrix, memcheck, qemu
 
 
 def execute(config):
@@ -20,6 +20,8 @@ def execute(config):
     out = build.kernel_dir(config.variant)
     if config.kind == "gdb":
         return gdb.scripted_check(out, config.machine, config.append, timeout=config.timeout)
+    if config.kind == "check":
+        return checks.run(config, out)
     append = config.append
     if config.kind == "boot":
         # The kernel fails its CPU test if it finds fewer CPUs than QEMU was given.

@@ -6,6 +6,10 @@ Kinds of configuration:
          manual crash tests (harness self-tests) only when named exactly
   gdb    the scripted GDB session against the QEMU stub
   host   a host-side test program (`command`, run from the tree's root)
+  check  a scripted check of tools/himemlib/checks.py (`check`): the GDB
+         helpers against the kernel's dump, two icount boots that must print
+         the same log, a record/replay round trip, an SMP rerun, the worked
+         debugging session of docs/debugging.md
 
 `expect` is "pass", or "fail" with `expect_reason`: a substring the verdict's
 reason must contain. Harness self-tests use the latter: a run that must be

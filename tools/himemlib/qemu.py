@@ -39,6 +39,13 @@ STATUS_MEANING = {
 CPU_MODELS = {"pae": "qemu32,pse36=on,nx=on"}
 
 
+# Deterministic runs: QEMU counts guest instructions (one per TSC tick), the
+# vCPUs take turns in one host thread, and the RTC follows the virtual clock
+# from a fixed date. Two boots of the same kernel and command line print the
+# same log, byte for byte, on any number of CPUs (docs/smp.md).
+ICOUNT = ["-icount", "shift=0,sleep=off", "-rtc", "base=2024-01-01T00:00:00,clock=vm"]
+
+
 def cpu_model_for(variant):
     return CPU_MODELS.get(variant, "qemu32")
 

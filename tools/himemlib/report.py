@@ -21,7 +21,8 @@ def write_ctest_file(configs):
                      f"run-config [=[{c.name}]=])")
         props = [f"TIMEOUT {int(c.timeout) + 60}"]
         # SMP guests use both host cores; run them alone so timings stay honest.
-        if c.kind in ("boot", "crash", "gdb") and c.is_smp:
+        # The worked session's reverse-continue can hang under load (worked_session.py).
+        if c.kind in ("boot", "crash", "gdb", "check") and c.is_smp or c.check == "worked_session":
             props.append("RUN_SERIAL TRUE")
         lines.append(f"set_tests_properties([=[{c.name}]=] PROPERTIES {' '.join(props)})")
     (matrix.STATE / "CTestTestfile.cmake").write_text("\n".join(lines) + "\n")
