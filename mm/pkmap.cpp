@@ -48,8 +48,10 @@ void* slot_address(u32 nr) { return reinterpret_cast<void*>(pkmap_addr(nr)); }
 // return path drops it; the sleeping path drops and retakes it in between.
 class [[nodiscard]] PoolLock : Pinned {
 public:
-    PoolLock() {
-        WARN("pkmap.lock_irqs_off", !x86::irqs_enabled(),
+    PoolLock() : PoolLock(x86::irqs_enabled()) {}
+    // For kmap and kunmap, which read the flag for might_sleep already.
+    explicit PoolLock(bool irqs_on) {
+        WARN("pkmap.lock_irqs_off", !irqs_on,
              "the kmap() pool lock taken with interrupts off: a wrap's shootdown could deadlock");
         pool.lock.lock();
     }
@@ -117,8 +119,9 @@ void sleep_on_full_pool() {
 }
 
 // A slot for `page`, which has none: the scan, the wrap, the sleep (spec
-// §4.5). Called with the lock held.
-void* map_new_virtual(Page* page) {
+// §4.5). Called with the lock held. Out of line, so that its registers and
+// frame are not the hit path's.
+[[gnu::noinline]] void* map_new_virtual(Page* page) {
     for (;;) {
         u32 budget = LAST_PKMAP;
         for (;;) {
@@ -147,8 +150,8 @@ void* map_new_virtual(Page* page) {
     }
 }
 
-void* kmap_high(Page* page) {
-    PoolLock guard;
+void* kmap_high(Page* page, bool irqs_on) {
+    PoolLock guard(irqs_on);
     // Only under the lock can a highmem page's address be trusted.
     void* va = highmem_page_address_pool_locked(page);
     if (va) {
@@ -164,10 +167,10 @@ void* kmap_high(Page* page) {
     return va;
 }
 
-void kunmap_high(Page* page) {
+void kunmap_high(Page* page, bool irqs_on) {
     bool need_wakeup = false;
     {
-        PoolLock guard;
+        PoolLock guard(irqs_on);
         void* va = highmem_page_address_pool_locked(page);
         if (!va)
             BUG("pkmap.kunmap_unmapped", "kunmap(pfn %#x): the page is in no kmap() slot",
@@ -191,10 +194,11 @@ void kunmap_high(Page* page) {
 } // namespace
 
 void* kmap(Page* page) {
-    might_sleep();
+    const bool irqs_on = x86::irqs_enabled();
+    might_sleep_irqs(irqs_on);
     if (!page_is_highmem(page))
         return lowmem_page_address(page);
-    void* va = kmap_high(page);
+    void* va = kmap_high(page, irqs_on);
     // A keyed page: access granted everywhere once it is mapped (the pool's
     // entries are shared), for as long as some kmap() of its key holds.
     if (unlikely(pks_page_key(page)))
@@ -203,12 +207,13 @@ void* kmap(Page* page) {
 }
 
 void kunmap(Page* page) {
-    might_sleep();
+    const bool irqs_on = x86::irqs_enabled();
+    might_sleep_irqs(irqs_on);
     if (!page_is_highmem(page))
         return;
     if (unlikely(pks_page_key(page)))
         dev_page_disable_access(page, /*global=*/true);
-    kunmap_high(page);
+    kunmap_high(page, irqs_on);
 }
 
 Page* kmap_to_page(const void* vaddr) {

@@ -283,6 +283,23 @@ void PksFault::grant(PkeyRights rights) {
 
 // ---- frame ranges ----------------------------------------------------------------------
 
+namespace {
+
+u32 mem_map_entry_address(u32 pfn) {
+    return reinterpret_cast<u32>(mem_map) + pfn * static_cast<u32>(sizeof(Page));
+}
+
+// The fast tests' bounds, [lo, hi) (hi 0: no range). The high bounds are
+// stored last, with release: a reader that sees them sees the low ones.
+void publish_bounds(detail::KeyedFrames& k, u32 lo, u32 hi) {
+    k.lo = hi ? lo : 0;
+    k.lo_page = hi ? mem_map_entry_address(lo) : 0;
+    __atomic_store_n(&k.hi_page, hi ? mem_map_entry_address(hi) : 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&k.hi, hi, __ATOMIC_RELEASE);
+}
+
+} // namespace
+
 bool pks_tag_frames(PfnRange range, unsigned key) {
     if (!valid_key(key))
         return false;
@@ -293,8 +310,7 @@ bool pks_tag_frames(PfnRange range, unsigned key) {
             continue;
         r = {range.start.value(), range.end.value(), key};
         const bool first = k.hi == 0;
-        k.lo = first ? r.start : min(k.lo, r.start);
-        __atomic_store_n(&k.hi, first ? r.end : max(k.hi, r.end), __ATOMIC_RELEASE);
+        publish_bounds(k, first ? r.start : min(k.lo, r.start), first ? r.end : max(k.hi, r.end));
         return true;
     }
     WARN("pks.too_many_ranges", true, "no room to tag frames %#x-%#x with key %u",
@@ -314,8 +330,7 @@ void pks_untag_frames(PfnRange range) {
             hi = max(hi, r.end);
         }
     }
-    k.lo = hi ? lo : 0;
-    __atomic_store_n(&k.hi, hi, __ATOMIC_RELEASE);
+    publish_bounds(k, lo, hi);
 }
 
 // ---- rights ----------------------------------------------------------------------------

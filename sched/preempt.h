@@ -34,6 +34,13 @@ void might_sleep_check(const char* file, int line);   // the same, out of line
         if (unlikely(::sched::might_sleep_fails()))                               \
             ::sched::might_sleep_report(__FILE__, __LINE__);                      \
     } while (0)
+// The same for a caller that has read the interrupt flag already and needs
+// it again (kmap: the pool lock's own test), so the flag is read once.
+#define might_sleep_irqs(irqs_on)                                                 \
+    do {                                                                          \
+        if (unlikely(::sched::in_atomic() || !(irqs_on)))                         \
+            ::sched::might_sleep_report(__FILE__, __LINE__);                      \
+    } while (0)
 
 // This CPU's index for code that relies on staying on it: WARNs
 // (percpu.preemptible_access) when the caller could be moved right after
