@@ -95,6 +95,16 @@ class Outcomes(unittest.TestCase):
             self.assertEqual(bench.report(by_key, 3), 0)
         self.assertIn("kmap_local_page + store + kunmap_local, highmem", out.getvalue())
 
+    def test_targets_say_met_or_over_per_build_and_derive_the_per_mapping_cost(self):
+        values = {"kmap_hit": 121, "kmap_miss": 350, "context_switch_holding_0": 300,
+                  "context_switch_holding_8": 460}
+        with redirect_stdout(io.StringIO()) as out:
+            bench.print_targets(values, {"kmap_hit": 120})
+        text = out.getvalue()
+        self.assertRegex(text, r"kmap hit\s+<= 120\s+121 over\s+120 met")
+        self.assertRegex(text, r"kmap miss that did not wrap\s+<= 350\s+350 met")
+        self.assertRegex(text, r"switch, per held mapping\s+<= 20\s+20 met\s+-")
+
 
 class Compare(unittest.TestCase):
     def test_ratios_are_this_over_ref_and_the_wall_median_is_per_round(self):
