@@ -117,7 +117,7 @@ Place place_from(const void* frame) {
 // the event depends on what kmap_atomic used to disable.
 bool preemption_on() { return sched::preempt_count() == 0 && x86::irqs_enabled(); }
 
-[[gnu::noinline]] void observe_context(sched::ContextEvent event) {
+[[gnu::noinline]] void on_context_event(sched::ContextEvent event) {
     const sched::Task* t = sched::current();
     if (!counts(t))
         return;
@@ -156,7 +156,7 @@ bool preemption_on() { return sched::preempt_count() == 0 && x86::irqs_enabled()
 }
 
 // A nofault access relies on a fault not being resolved: it would be now.
-[[gnu::noinline]] void observe_nofault() {
+[[gnu::noinline]] void on_nofault_access() {
     const sched::Task* t = sched::current();
     if (!counts(t) || sched::faulthandler_disabled() || !x86::irqs_enabled())
         return;
@@ -364,8 +364,8 @@ void kmap_audit_init() {
         return;   // boot refuses kmap.audit in the release build
     if (!sched::register_task_hooks(audit_hooks))
         return;
-    sched::set_context_observer(observe_context);
-    x86::set_nofault_observer(observe_nofault);
+    sched::set_context_observer(on_context_event);
+    x86::set_nofault_observer(on_nofault_access);
     detail::kmap_audit_on = true;
     printk("kmap_audit: on: kmap_atomic() opens audited sections instead of disabling "
            "preemption and page faults\n");

@@ -117,6 +117,32 @@ bool nofault_copy_with_fallback(Page* page, const Region& reg, u32 words) {
     return left;
 }
 
+// Sections that ask about their context and decide by the answer, which
+// kmap_atomic fixed: "am I atomic?" (preemption), "are faults off?" (page
+// faults), and both, which leaves nothing to gain: keep kmap_atomic.
+u32 question_answers;
+[[gnu::noinline]] void example_asks_in_atomic(Page* page) {
+    void* va = kmap_atomic(page);
+    if (sched::in_atomic() || !sched::preemptible())
+        ++question_answers;
+    kunmap_atomic(va);
+}
+[[gnu::noinline]] void example_asks_pagefault_disabled(Page* page) {
+    void* va = kmap_atomic(page);
+    if (sched::pagefault_disabled())
+        ++question_answers;
+    kunmap_atomic(va);
+}
+[[gnu::noinline]] void example_asks_both(Page* page) {
+    void* va = kmap_atomic(page);
+    // Both asked (with && the second question would go unasked, and unseen).
+    const bool atomic = sched::in_atomic();
+    const bool no_faults = sched::pagefault_disabled();
+    if (atomic && no_faults)
+        ++question_answers;
+    kunmap_atomic(va);
+}
+
 // Nested: an outer section whose own code only copies, around an inner one
 // that bumps the per-CPU counter. Events go to the innermost section.
 [[gnu::noinline]] void example_inner_per_cpu(Page* page) {
@@ -364,6 +390,40 @@ KTEST(kmap_audit, seed000_rewritten_as_a_plain_copy_converts_as_is) {
         EXPECT_EQ(count(row, Event::FaultResolved), 1u);
     }
     free_page(src);
+}
+
+KTEST(kmap_audit, questions_about_the_context_decide_by_the_side_effects) {
+    NEEDS_AUDIT();
+    Page* page = any_page();
+    ASSERT_NOT_NULL(page);
+    question_answers = 0;
+    example_asks_in_atomic(page);
+    example_asks_pagefault_disabled(page);
+    example_asks_both(page);
+    EXPECT_EQ(question_answers, 0u);   // every answer changed: nothing disabled any more
+    KmapAuditRow row;
+    if (CHECK_ROW(example_asks_in_atomic, Verdict::KeepPreemptDisable, 1, &row)) {
+        EXPECT_EQ(count(row, Event::InAtomicAsked), 1u);
+        EXPECT_EQ(count(row, Event::PreemptibleAsked), 1u);
+    }
+    if (CHECK_ROW(example_asks_pagefault_disabled, Verdict::KeepPagefaultDisable, 1, &row))
+        EXPECT_EQ(count(row, Event::PagefaultAsked), 1u);
+    if (CHECK_ROW(example_asks_both, Verdict::KeepKmapAtomic, 1, &row)) {
+        EXPECT_EQ(count(row, Event::InAtomicAsked), 1u);
+        EXPECT_EQ(count(row, Event::PagefaultAsked), 1u);
+    }
+    // Asked with the answer fixed by the section itself, the same questions
+    // depend on nothing: only kmap_atomic's difference counts.
+    testing::kmap_audit_forget(reinterpret_cast<const void*>(&example_asks_both));
+    {
+        sched::PreemptGuard own;
+        sched::PagefaultGuard own_too;
+        example_asks_both(page);
+    }
+    if (CHECK_ROW(example_asks_both, Verdict::ConvertAsIs, 1, &row))
+        EXPECT_EQ(row.seen(), 0u);
+    EXPECT_EQ(question_answers, 1u);
+    free_page(page);
 }
 
 KTEST(kmap_audit, nested_sections_charge_the_innermost) {
