@@ -25,6 +25,8 @@
 #include "mm/fault.h"
 #include "mm/fixmap.h"
 #include "mm/init.h"
+#include "mm/kmap_audit.h"
+#include "mm/kmap_audit_testing.h"
 #include "mm/kmap_local.h"
 #include "mm/pkmap.h"
 #include "mm/pks.h"
@@ -58,6 +60,13 @@ void run_global_constructors() {
     mm::kmap_local_init();
     mm::pkmap_init();
     mm::pks_init();
+    if (boot::params.kmap_audit) {
+        mm::kmap_audit_init();
+        if (boot::params.ktest_kmap_audit_unrecorded)
+            mm::testing::set_kmap_audit_recording(false);
+        // The report comes at the end of the run, before the closing lines.
+        ktest::add_closing_note(mm::kmap_audit_print_report);
+    }
     if (lib::strcmp(boot::params.pks_mode, "strict") == 0)
         mm::pks_set_mode(mm::PksMode::Strict);
     sched::sched_init();

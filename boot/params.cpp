@@ -32,6 +32,8 @@ void parse_params() {
         {"ktest.cpus", cmdline::Kind::Uint, &params.ktest_cpus},
         {"pkmap.stats", cmdline::Kind::Flag, &params.pkmap_stats},
         {"pks.mode", cmdline::Kind::String, params.pks_mode, sizeof(params.pks_mode)},
+        {"kmap.audit", cmdline::Kind::Flag, &params.kmap_audit},
+        {"ktest.kmap_audit_unrecorded", cmdline::Kind::Flag, &params.ktest_kmap_audit_unrecorded},
     };
     if (!boot_info.has_cmdline)
         return;
@@ -46,6 +48,11 @@ void parse_params() {
         lib::strcmp(params.pks_mode, "relaxed") != 0) {
         printk("cmdline: pks.mode=%s: strict or relaxed, ignored (relaxed stays)\n", params.pks_mode);
         params.pks_mode[0] = '\0';
+    }
+    if (params.kmap_audit && !HIMEM_DEBUG) {
+        printk("cmdline: kmap.audit refused: the audit exists only in the debug build "
+               "(tools/himem run --debug); kmap_atomic keeps its side effects\n");
+        params.kmap_audit = false;
     }
     if (params.ktest_cpus > 32) {
         printk("cmdline: ktest.cpus=%llu is more than NR_CPUS, ignored\n",

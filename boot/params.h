@@ -22,6 +22,8 @@ struct KernelParams {
     u64 ktest_cpus = 0;                 // ktest.cpus=N: the CPUs the runner gave QEMU
     bool pkmap_stats = false;           // pkmap.stats: print the kmap() pool's counters at the end
     char pks_mode[16] = "";              // pks.mode=strict|relaxed: protection-key violations
+    bool kmap_audit = false;            // kmap.audit: audit kmap_atomic sections (debug build only)
+    bool ktest_kmap_audit_unrecorded = false;  // test knob: the audit records nothing (negative control)
 };
 
 extern KernelParams params;

@@ -8,6 +8,7 @@
 #include "lib/printk.h"
 #include "mm/faultable.h"
 #include "mm/fixmap.h"
+#include "mm/kmap_audit.h"
 #include "mm/layout.h"
 #include "mm/page.h"
 #include "mm/pks.h"
@@ -33,13 +34,20 @@ bool page_fault(x86::InterruptFrame& frame) {
     // A faultable region's fault is resolved when the faulting code may sleep:
     // page faults not disabled, not atomic, interrupts on (Linux's
     // faulthandler_disabled() test, plus the interrupt state).
-    if (not_present && address < PAGE_OFFSET && region_of(address) &&
-        !sched::pagefault_disabled() && !sched::in_atomic() && (frame.eflags & x86::EFLAGS_IF)) {
-        x86::sti();
-        const bool resolved = region_handle_fault(address);
-        x86::cli();
-        if (resolved)
-            return true;
+    if (not_present && address < PAGE_OFFSET && region_of(address)) {
+        if (!sched::faulthandler_disabled() && (frame.eflags & x86::EFLAGS_IF)) {
+            // kmap.audit: inside an audited kmap_atomic section this fault is
+            // one kmap_atomic would have refused.
+            if (HIMEM_DEBUG)
+                kmap_audit_fault(frame, KmapAuditFault::Resolved);
+            x86::sti();
+            const bool resolved = region_handle_fault(address);
+            x86::cli();
+            if (resolved)
+                return true;
+        } else if (HIMEM_DEBUG) {
+            kmap_audit_fault(frame, KmapAuditFault::FixedUp);   // the fail-fast path
+        }
     }
     return x86::fixup_exception(frame, address);
 }

@@ -8,6 +8,7 @@
 #include "lib/string.h"
 #include "mm/buddy.h"
 #include "mm/faultable_testing.h"
+#include "mm/kmap_audit.h"
 #include "mm/layout.h"
 #include "mm/page.h"
 #include "mm/page_copy.h"
@@ -308,11 +309,15 @@ u32 copy_from_region(void* dst, const void* src, u32 n) {
 }
 
 u32 copy_to_region_inatomic(void* dst, const void* src, u32 n) {
+    if (HIMEM_DEBUG)
+        kmap_audit_inatomic_copy();
     sched::PagefaultGuard no_faults;
     return x86::copy_with_fixup(dst, src, n);
 }
 
 u32 copy_from_region_inatomic(void* dst, const void* src, u32 n) {
+    if (HIMEM_DEBUG)
+        kmap_audit_inatomic_copy();
     sched::PagefaultGuard no_faults;
     return x86::copy_with_fixup(dst, src, n);
 }

@@ -53,6 +53,7 @@
 #include "mm/fixmap.h"
 #include "mm/fixmap_layout.h"
 #include "mm/highmem.h"
+#include "mm/kmap_audit.h"
 #include "mm/page.h"
 #include "mm/pks.h"
 #include "sched/preempt.h"
@@ -81,7 +82,8 @@ void kunmap_local(const Page*) = delete;
 
 // The deprecated wrapper: preemption and page faults disabled, then
 // kmap_local (also for lowmem pages). Its side effects are the point of the
-// tests that convert away from it.
+// tests that convert away from it. Debug build with kmap.audit: no side
+// effects, an audited section instead (mm/kmap_audit.h).
 [[gnu::always_inline]] inline void* kmap_atomic(Page* page);
 [[gnu::always_inline]] inline void kunmap_atomic(const void* addr);
 void kunmap_atomic(Page*) = delete;
@@ -223,12 +225,18 @@ template <OpenKey open>
 } // namespace mm
 
 inline void* mm::kmap_atomic(Page* page) {
+    if (HIMEM_DEBUG && unlikely(detail::kmap_audit_on))
+        return detail::kmap_atomic_audited(page);
     sched::preempt_disable();
     sched::pagefault_disable();
     return kmap_local_page(page);
 }
 
 inline void mm::kunmap_atomic(const void* addr) {
+    if (HIMEM_DEBUG && unlikely(detail::kmap_audit_on)) {
+        detail::kunmap_atomic_audited(addr);
+        return;
+    }
     kunmap_local(addr);
     sched::pagefault_enable();
     sched::preempt_enable();

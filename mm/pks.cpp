@@ -423,7 +423,7 @@ bool pks_handle_fault(x86::InterruptFrame& frame, u32 address) {
         // The grant rewrites the pool's and the regions' entries under
         // their locks, taken with interrupts on: only a context that may
         // sleep can wait for them.
-        if (!(frame.eflags & x86::EFLAGS_IF) || sched::in_atomic() || sched::pagefault_disabled()) {
+        if (!(frame.eflags & x86::EFLAGS_IF) || sched::faulthandler_disabled()) {
             printk("pks: key %u (%s): the violation at %#x is in a shared mapping, and the "
                    "faulting context cannot wait to open it for everyone\n",
                    key, pks_key_name(key), address);

@@ -24,6 +24,7 @@ void pagefault_enable_underflow() {
 }
 
 unsigned smp_processor_id_checked(const char* caller) {
+    observe_context(ContextEvent::PercpuAccess);
     const unsigned cpu = x86::this_cpu_index();
     WARN("percpu.preemptible_access",
          preempt_count() == 0 && migrate_disable_count() == 0 && x86::irqs_enabled(),
@@ -35,6 +36,7 @@ unsigned smp_processor_id_checked(const char* caller) {
 
 // For sched/wait.h, which cannot include this unit's header.
 void might_sleep_check(const char* file, int line) {
+    observe_context(ContextEvent::MaySleep);
     if (might_sleep_fails())
         might_sleep_report(file, line);
 }
@@ -44,7 +46,7 @@ void might_sleep_report(const char* file, int line) {
     WARN("sched.might_sleep", true,
          "BUG: sleeping function called from invalid context at %s:%d\n"
          "in_atomic(): %d, irqs_disabled(): %d, preempt count %#x, task %s",
-         file, line, in_atomic(), !x86::irqs_enabled(), preempt_count(),
+         file, line, preempt_count() != 0, !x86::irqs_enabled(), preempt_count(),
          current() ? current()->name : "(none)");
 }
 

@@ -7,6 +7,7 @@
 // comes back on the same CPU.
 //
 //   in_atomic()      anything that forbids sleeping is in the count
+//   preemptible()    the count is zero and interrupts are on
 //   in_interrupt()   in a hardirq or NMI handler
 //   might_sleep()    WARNs (sched.might_sleep, every call) from atomic context
 //                    or with interrupts off
@@ -27,10 +28,11 @@ namespace sched {
 // or with interrupts off. The test is inline; the report, with the caller's
 // file and line, is a cold call made only when it fails.
 [[gnu::cold]] void might_sleep_report(const char* file, int line);
-inline bool might_sleep_fails() { return in_atomic() || !x86::irqs_enabled(); }
+inline bool might_sleep_fails() { return preempt_count() != 0 || !x86::irqs_enabled(); }
 void might_sleep_check(const char* file, int line);   // the same, out of line
 #define might_sleep()                                                             \
     do {                                                                          \
+        ::sched::observe_context(::sched::ContextEvent::MaySleep);                \
         if (unlikely(::sched::might_sleep_fails()))                               \
             ::sched::might_sleep_report(__FILE__, __LINE__);                      \
     } while (0)
@@ -38,9 +40,16 @@ void might_sleep_check(const char* file, int line);   // the same, out of line
 // it again (kmap: the pool lock's own test), so the flag is read once.
 #define might_sleep_irqs(irqs_on)                                                 \
     do {                                                                          \
-        if (unlikely(::sched::in_atomic() || !(irqs_on)))                         \
+        ::sched::observe_context(::sched::ContextEvent::MaySleep);                \
+        if (unlikely(::sched::preempt_count() != 0 || !(irqs_on)))                \
             ::sched::might_sleep_report(__FILE__, __LINE__);                      \
     } while (0)
+
+// Whether this task could be preempted here (observed, like in_atomic()).
+inline bool preemptible() {
+    observe_context(ContextEvent::Preemptible);
+    return preempt_count() == 0 && x86::irqs_enabled();
+}
 
 // This CPU's index for code that relies on staying on it: WARNs
 // (percpu.preemptible_access) when the caller could be moved right after

@@ -7,6 +7,7 @@
 #include "arch/x86/percpu.h"
 #include "lib/atomic.h"
 #include "lib/types.h"
+#include "sched/context_observer.h"
 
 namespace sched {
 
@@ -21,7 +22,12 @@ constexpr u32 PREEMPT_NEED_RESCHED = x86::PREEMPT_NEED_RESCHED;
 // The count with the reschedule bit, as the CPU holds it.
 inline u32 preempt_count_raw() { return PERCPU_READ(preempt_count); }
 inline u32 preempt_count() { return preempt_count_raw() & ~PREEMPT_NEED_RESCHED; }
-inline bool in_atomic() { return preempt_count() != 0; }
+// Asked by code that decides by it (observed for the kmap_atomic audit);
+// the kernel's own checks read preempt_count() instead.
+inline bool in_atomic() {
+    observe_context(ContextEvent::InAtomic);
+    return preempt_count() != 0;
+}
 inline bool in_hardirq() { return preempt_count_raw() & HARDIRQ_MASK; }
 inline bool in_nmi() { return preempt_count_raw() & NMI_MASK; }
 inline bool in_interrupt() { return preempt_count_raw() & (HARDIRQ_MASK | NMI_MASK); }

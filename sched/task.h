@@ -60,6 +60,7 @@ struct Task {
     // Subsystems' own state (sched/task_state.h).
     KmapCtrl kmap_ctrl;
     PksState pks;
+    KmapAuditState kmap_audit;
 };
 constexpr u32 TASK_SAVED_ESP = 0;
 static_assert(offsetof(Task, saved_esp) == TASK_SAVED_ESP);
@@ -122,9 +123,18 @@ inline void pagefault_enable() {
     else
         compiler_barrier();
 }
+// Asked by code that decides by it (observed for the kmap_atomic audit).
 inline bool pagefault_disabled() {
+    observe_context(ContextEvent::PagefaultDisabled);
     const Task* t = current();
     return t && t->pagefault_disabled;
+}
+// The fault handler's own test (Linux's faulthandler_disabled()): page
+// faults disabled, or atomic context. Not observed: it is the kernel's
+// check, not a section's question.
+inline bool faulthandler_disabled() {
+    const Task* t = current();
+    return (t && t->pagefault_disabled) || preempt_count() != 0;
 }
 
 class [[nodiscard]] MigrateGuard : Pinned {

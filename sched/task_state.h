@@ -40,4 +40,18 @@ struct PksState {
     u32 keyed_mappings;
 };
 
+// The kmap_atomic audit (mm/kmap_audit.h, debug build, kmap.audit): the
+// audited sections this task has open, innermost last, each as its row in
+// the audit's table; the handlers running on top of it (their events are
+// not the section's); and the CPU it was switched out from with a section
+// open (plus one; 0: it was not), so the switch back in can tell who ran
+// there meanwhile and whether it moved. Untouched without kmap.audit.
+struct KmapAuditState {
+    static constexpr unsigned MAX_OPEN = 16;   // kmap_local's own limit in the debug build
+    u32 open;
+    u16 row[MAX_OPEN];
+    u32 nested;
+    u32 away_from;
+};
+
 } // namespace sched

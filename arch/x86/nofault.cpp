@@ -2,6 +2,24 @@
 
 namespace x86 {
 
+namespace {
+
+NofaultObserver nofault_observer = nullptr;
+
+// Inline, so that the observer's return address is in the nofault_*() call.
+[[gnu::always_inline]] inline void observe_nofault() {
+    if (HIMEM_DEBUG) {
+        if (const NofaultObserver o = __atomic_load_n(&nofault_observer, __ATOMIC_RELAXED); unlikely(o))
+            o();
+    }
+}
+
+} // namespace
+
+void set_nofault_observer(NofaultObserver observer) {
+    __atomic_store_n(&nofault_observer, observer, __ATOMIC_RELEASE);
+}
+
 // Each access is one instruction at local label 1; its extable entry sends a
 // fault to label 3, which reports failure. The #PF handler has loaded ECX
 // with CR2 and EDX with the error code by then (extable.h).
@@ -21,6 +39,7 @@ namespace x86 {
                  __VA_ARGS__)
 
 NofaultResult nofault_read32(const void* addr, u32* value) {
+    observe_nofault();
     u32 ok, v = 0, cr2, err;
     NOFAULT_ACCESS("movl (%[a]), %[v]",
                    : [ok] "=&r"(ok), [v] "+r"(v), "=&c"(cr2), "=&d"(err)
@@ -32,6 +51,7 @@ NofaultResult nofault_read32(const void* addr, u32* value) {
 }
 
 NofaultResult nofault_write32(void* addr, u32 value) {
+    observe_nofault();
     u32 ok, cr2, err;
     NOFAULT_ACCESS("movl %[v], (%[a])",
                    : [ok] "=&r"(ok), "=&c"(cr2), "=&d"(err)
@@ -41,6 +61,7 @@ NofaultResult nofault_write32(void* addr, u32 value) {
 }
 
 NofaultResult nofault_read8(const void* addr, u8* value) {
+    observe_nofault();
     u32 ok, cr2, err;
     u8 v = 0;
     NOFAULT_ACCESS("movb (%[a]), %[v]",
@@ -53,6 +74,7 @@ NofaultResult nofault_read8(const void* addr, u8* value) {
 }
 
 NofaultResult nofault_write8(void* addr, u8 value) {
+    observe_nofault();
     u32 ok, cr2, err;
     NOFAULT_ACCESS("movb %[v], (%[a])",
                    : [ok] "=&r"(ok), "=&c"(cr2), "=&d"(err)

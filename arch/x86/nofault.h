@@ -26,4 +26,9 @@ NofaultResult nofault_write8(void* addr, u8 value);
 // The primitive under the faultable region's copy helpers.
 u32 copy_with_fixup(void* dst, const void* src, u32 n);
 
+// Debug build: called before each nofault_*() access, which counts on a
+// fault not being resolved (mm/kmap_audit.h sets it under kmap.audit).
+using NofaultObserver = void (*)();
+void set_nofault_observer(NofaultObserver observer);
+
 } // namespace x86
