@@ -312,8 +312,8 @@ void emit(KmapAuditLine line, void* context, const char* fmt, ...) {
 void report_row(const KmapAuditRow& row, unsigned number, KmapAuditLine line, void* context) {
     char site[160];
     describe(row.site, site, sizeof(site));
-    emit(line, context, "kmap_audit: site %u at %s: %u runs: %s", number, site, row.runs,
-         kmap_audit::verdict_text(row.verdict()));
+    emit(line, context, "kmap_audit: site %u at %s: %u run%s: %s", number, site, row.runs,
+         row.runs == 1 ? "" : "s", kmap_audit::verdict_text(row.verdict()));
     for (unsigned i = 0; i < NR_EVENTS; ++i) {
         if (!row.count[i])
             continue;

@@ -25,7 +25,7 @@ from . import build, ktap, qemu
 
 PREFIX = r"^# kmap_audit: "
 HEADER = re.compile(PREFIX + r"report: (?P<sites>\d+) call sites, recording (?P<recording>on|off)$")
-ROW = re.compile(PREFIX + r"site (?P<n>\d+) at (?P<site>.+): (?P<runs>\d+) runs: (?P<verdict>.+)$")
+ROW = re.compile(PREFIX + r"site (?P<n>\d+) at (?P<site>.+): (?P<runs>\d+) runs?: (?P<verdict>.+)$")
 EVENT = re.compile(PREFIX + r"site (?P<n>\d+): (?P<kind>\w+) x(?P<count>\d+) \((?P<dependency>[^)]*)\), "
                    r"first at (?P<first>.+)$")
 MEANWHILE = re.compile(PREFIX + r"site (?P<n>\d+): ran meanwhile: (?P<switches>\d+) switches, "
