@@ -340,8 +340,9 @@ void report_row(const KmapAuditRow& row, unsigned number, KmapAuditLine line, vo
         if (row.nr_ran > KmapAuditRow::MAX_NAMES)
             lib::format(names + used, sizeof(names) - used, " and %u more",
                         row.nr_ran - KmapAuditRow::MAX_NAMES);
-        emit(line, context, "kmap_audit: site %u: ran meanwhile: %u switches, %u tasks: %s", number,
-             row.switches_meanwhile, row.nr_ran, names);
+        emit(line, context, "kmap_audit: site %u: ran meanwhile: %u switch%s, %u task%s: %s",
+             number, row.switches_meanwhile, row.switches_meanwhile == 1 ? "" : "es", row.nr_ran,
+             row.nr_ran == 1 ? "" : "s", names);
     }
 }
 

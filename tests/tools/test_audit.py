@@ -19,6 +19,7 @@ ok 1 kmap_audit
 # kmap_audit: site 2: ran meanwhile: 3 switches, 2 tasks: audit-rival, idle/0
 # kmap_audit: site 3 at (anonymous)::f(int)+0x10: 1 run: convert as is
 # kmap_audit: site 3: may_sleep x2 (harmless under kmap_local: a bug kmap_atomic hid), first at sched::sleep_ticks+0x12d <- f+0x108
+# kmap_audit: site 3: ran meanwhile: 1 switch, 1 task: idle/1
 # kmap_audit: end of report
 # Totals: pass:2 fail:0 skip:0 total:2
 """
@@ -41,6 +42,7 @@ class AuditReport(unittest.TestCase):
         self.assertEqual((per_cpu.switches_meanwhile, per_cpu.ran_meanwhile),
                          (3, "audit-rival, idle/0"))
         self.assertEqual((r.sites[2].site, r.sites[2].runs), ("(anonymous)::f(int)+0x10", 1))
+        self.assertEqual((r.sites[2].switches_meanwhile, r.sites[2].ran_meanwhile), (1, "idle/1"))
         self.assertEqual(r.sites[2].events[0].dependency,
                          "harmless under kmap_local: a bug kmap_atomic hid")
 

@@ -28,8 +28,8 @@ HEADER = re.compile(PREFIX + r"report: (?P<sites>\d+) call sites, recording (?P<
 ROW = re.compile(PREFIX + r"site (?P<n>\d+) at (?P<site>.+): (?P<runs>\d+) runs?: (?P<verdict>.+)$")
 EVENT = re.compile(PREFIX + r"site (?P<n>\d+): (?P<kind>\w+) x(?P<count>\d+) \((?P<dependency>[^)]*)\), "
                    r"first at (?P<first>.+)$")
-MEANWHILE = re.compile(PREFIX + r"site (?P<n>\d+): ran meanwhile: (?P<switches>\d+) switches, "
-                       r"(?P<tasks>\d+) tasks: (?P<names>.*)$")
+MEANWHILE = re.compile(PREFIX + r"site (?P<n>\d+): ran meanwhile: (?P<switches>\d+) switch(?:es)?, "
+                       r"(?P<tasks>\d+) tasks?: (?P<names>.*)$")
 END = re.compile(PREFIX + r"end of report$")
 
 VERDICTS = ("convert as is", "convert, keeping preempt_disable()",
