@@ -133,7 +133,8 @@ u32 question_answers;
         ++question_answers;
     kunmap_atomic(va);
 }
-[[gnu::noinline]] void example_asks_both(Page* page) {
+// Inlined into both of its callers, so that each is a call site of its own.
+[[gnu::always_inline]] inline void ask_both(Page* page) {
     void* va = kmap_atomic(page);
     // Both asked (with && the second question would go unasked, and unseen).
     const bool atomic = sched::in_atomic();
@@ -142,16 +143,12 @@ u32 question_answers;
         ++question_answers;
     kunmap_atomic(va);
 }
+[[gnu::noinline]] void example_asks_both(Page* page) { ask_both(page); }
 // The same questions, with the answers fixed by the section's own guards.
 [[gnu::noinline]] void example_asks_both_under_its_own_guards(Page* page) {
     sched::PreemptGuard own;
     sched::PagefaultGuard own_too;
-    void* va = kmap_atomic(page);
-    const bool atomic = sched::in_atomic();
-    const bool no_faults = sched::pagefault_disabled();
-    if (atomic && no_faults)
-        ++question_answers;
-    kunmap_atomic(va);
+    ask_both(page);
 }
 
 // Nested: an outer section whose own code only copies, around an inner one
