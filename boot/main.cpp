@@ -69,7 +69,7 @@ void run_global_constructors() {
     }
     if (lib::strcmp(boot::params.pks_mode, "strict") == 0)
         mm::pks_set_mode(mm::PksMode::Strict);
-    sched::sched_init();
+    sched::sched_init({.idle_poll = boot::params.idle[0] != '\0'});
 
     if (boot::params.ktest_list) {
         ktest::list(boot::params.ktest_filter);

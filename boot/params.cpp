@@ -29,6 +29,7 @@ void parse_params() {
         {"highmem", cmdline::Kind::Size, &params.highmem},
         {"pmem", cmdline::Kind::SizeAt, &params.pmem},
         {"acpi", cmdline::Kind::String, params.acpi, sizeof(params.acpi)},
+        {"idle", cmdline::Kind::String, params.idle, sizeof(params.idle)},
         {"ktest.cpus", cmdline::Kind::Uint, &params.ktest_cpus},
         {"pkmap.stats", cmdline::Kind::Flag, &params.pkmap_stats},
         {"pks.mode", cmdline::Kind::String, params.pks_mode, sizeof(params.pks_mode)},
@@ -43,6 +44,10 @@ void parse_params() {
     if (params.acpi[0] && lib::strcmp(params.acpi, "off") != 0) {
         printk("cmdline: acpi=%s: only acpi=off is understood, ignored\n", params.acpi);
         params.acpi[0] = '\0';
+    }
+    if (params.idle[0] && lib::strcmp(params.idle, "poll") != 0) {
+        printk("cmdline: idle=%s: only idle=poll is understood, ignored\n", params.idle);
+        params.idle[0] = '\0';
     }
     if (params.pks_mode[0] && lib::strcmp(params.pks_mode, "strict") != 0 &&
         lib::strcmp(params.pks_mode, "relaxed") != 0) {

@@ -19,6 +19,7 @@ struct KernelParams {
     u64 highmem = 0;                    // highmem=SIZE: force the top SIZE of RAM into HIGHMEM
     cmdline::SizeAtList pmem;           // pmem=SIZE@ADDR, each one: mm_init takes the first valid
     char acpi[8] = "";                  // acpi=off: find CPUs through the MP table
+    char idle[8] = "";                  // idle=poll: idle CPUs poll instead of halting
     u64 ktest_cpus = 0;                 // ktest.cpus=N: the CPUs the runner gave QEMU
     bool pkmap_stats = false;           // pkmap.stats: print the kmap() pool's counters at the end
     char pks_mode[16] = "";              // pks.mode=strict|relaxed: protection-key violations

@@ -18,6 +18,8 @@ using namespace detail;
 
 namespace {
 
+bool idle_poll;   // set before the scheduler starts, read-only after
+
 void idle_loop() {
     for (;;) {
         x86::cli();
@@ -29,6 +31,11 @@ void idle_loop() {
         if (steal_one()) {
             x86::sti();
             __schedule(false);
+            continue;
+        }
+        if (idle_poll) {
+            x86::sti();
+            x86::pause();   // a wake-up is an IPI or a queued task: seen next time round
             continue;
         }
         x86::safe_halt();   // no wake-up slips between
@@ -70,7 +77,10 @@ void become_idle_on_ap(void*) {
 
 } // namespace
 
-void sched_init() {
+void sched_init(const SchedInit& config) {
+    idle_poll = config.idle_poll;
+    if (idle_poll)
+        printk("sched: idle=poll: idle CPUs poll with pause instead of halting\n");
     Task* init = adopt_current("init", false);
     init->allowed = ~0u;
     KthreadOptions opts;

@@ -17,7 +17,14 @@
 
 namespace sched {
 
-void sched_init();        // boot CPU: the init task, CPU 0's idle task, the hooks
+struct SchedInit {
+    // idle=poll: idle CPUs poll with `pause` instead of halting. Under
+    // QEMU's -icount an SMP boot then repeats exactly: a halt of every vCPU
+    // hands the clock to QEMU's main loop, whose timing is the host's
+    // (docs/smp.md, "When two boots differ").
+    bool idle_poll = false;
+};
+void sched_init(const SchedInit& init = {});   // boot CPU: init, CPU 0's idle task, the hooks
 bool sched_running();
 
 void schedule();

@@ -27,7 +27,8 @@ def repeat(config, out):
     if not config.icount:
         return (qemu.RunResult("exited", None, "", 0.0),
                 Verdict(False, "check 'repeat' needs icount = true", None))
-    cmd = qemu.qemu_command(out / "himem.elf", config.machine, boot_append(config))
+    cmd = qemu.qemu_command(out / "himem.elf", config.machine,
+                            replay.deterministic(boot_append(config)))
     runs = []
     notes = []
     # Two boots must agree; one more is allowed when they do not, and the

@@ -128,6 +128,19 @@ def replay_interactive(where=RR):
 
 # ---- reruns of deterministic SMP boots --------------------------------------------
 
+# A vCPU that halts hands the virtual clock to QEMU's main loop until a
+# timer wakes it, and when every vCPU halts, the main loop's timing (the
+# host's) decides where the round-robin resumes: repeated icount boots then
+# differ now and then. Polling idle CPUs keep the clock with the
+# instruction count (docs/smp.md, "When two boots differ").
+DETERMINISTIC_ARGS = "idle=poll"
+
+
+def deterministic(append):
+    """Kernel arguments for an icount boot that must repeat exactly."""
+    return f"{append} {DETERMINISTIC_ARGS}".strip()
+
+
 def rerun_machine(cpus, memory, variant):
     return qemu.Machine(cpus=cpus, memory=memory, cpu_model=qemu.cpu_model_for(variant),
                         extra=list(qemu.ICOUNT))
@@ -137,7 +150,8 @@ def rerun(variant, cpus, memory, append, timeout=600):
     """Boot under icount and compare the log with the last rerun of the same
     kernel arguments; returns (RunResult, the previous log or None)."""
     out = build.kernel_dir(variant)
-    cmd = qemu.qemu_command(out / "himem.elf", rerun_machine(cpus, memory, variant), append)
+    cmd = qemu.qemu_command(out / "himem.elf", rerun_machine(cpus, memory, variant),
+                            deterministic(append))
     RERUN.mkdir(parents=True, exist_ok=True)
     key = RERUN / ("last-" + "".join(c if c.isalnum() else "_" for c in
                                      f"{variant}-{cpus}-{memory}-{append}")[:120] + ".log")
@@ -153,7 +167,8 @@ def rerun_gdb_batch(variant, cpus, memory, append, location, hit, commands, time
     out = build.kernel_dir(variant)
     RERUN.mkdir(parents=True, exist_ok=True)
     socket = RERUN / f"gdb-{time.monotonic_ns()}.sock"
-    proc = gdb.start_paused_qemu(out, rerun_machine(cpus, memory, variant), append, socket,
+    proc = gdb.start_paused_qemu(out, rerun_machine(cpus, memory, variant), deterministic(append),
+                                 socket,
                                  RERUN / "gdb-serial.log")
     cmd = gdb_args(out / "himem.elf", socket) + ["-batch", "-ex", f"hbreak {location}"]
     if hit > 1:
@@ -178,7 +193,8 @@ def rerun_interactive(variant, cpus, memory, append, location, hit):
     RERUN.mkdir(parents=True, exist_ok=True)
     socket = RERUN / "gdb.sock"
     serial = RERUN / "gdb-serial.log"
-    proc = gdb.start_paused_qemu(out, rerun_machine(cpus, memory, variant), append, socket, serial)
+    proc = gdb.start_paused_qemu(out, rerun_machine(cpus, memory, variant), deterministic(append),
+                                 socket, serial)
     cmd = gdb_args(out / "himem.elf", socket) + ["-q"]
     if location:
         cmd += ["-ex", f"hbreak {location}"]
