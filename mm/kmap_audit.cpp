@@ -41,6 +41,20 @@ Atomic<bool> recording{true};
 
 unsigned index_of(Event e) { return static_cast<unsigned>(e); }
 
+// The task's audit state. Only the debug build's tasks carry one
+// (sched/task.h); this file is built in both, and in the release build boot
+// refuses kmap.audit, so nothing here is reached.
+#if HIMEM_DEBUG
+sched::KmapAuditState& audit_state(sched::Task* t) { return t->kmap_audit; }
+const sched::KmapAuditState& audit_state(const sched::Task* t) { return t->kmap_audit; }
+#else
+[[noreturn]] void no_audit_state() {
+    BUG("kmap_audit.release", "the release build keeps no audit state");
+}
+sched::KmapAuditState& audit_state(sched::Task*) { no_audit_state(); }
+const sched::KmapAuditState& audit_state(const sched::Task*) { no_audit_state(); }
+#endif
+
 // The row of call site `site`, made if new; NO_ROW when the table is full.
 u16 row_for(u32 site) {
     SpinlockIrqsaveGuard guard(audit_lock);
@@ -62,16 +76,16 @@ u16 row_for(u32 site) {
 
 // The innermost open section's row, or NO_ROW.
 u16 innermost(const sched::Task* t) {
-    const u32 open = t->kmap_audit.open;
+    const u32 open = audit_state(t).open;
     if (!open)
         return NO_ROW;
-    return t->kmap_audit.row[min(open, sched::KmapAuditState::MAX_OPEN) - 1];
+    return audit_state(t).row[min(open, sched::KmapAuditState::MAX_OPEN) - 1];
 }
 
 // Whether `t` is in a context whose events count: a task with a section
 // open, not a handler running on top of it.
 bool counts(const sched::Task* t) {
-    return t && t->kmap_audit.open && !t->kmap_audit.nested && !sched::in_interrupt();
+    return t && audit_state(t).open && !audit_state(t).nested && !sched::in_interrupt();
 }
 
 void record_locked(u16 r, Event e, u32 where, u32 caller) {
@@ -187,7 +201,7 @@ void on_switch_out(sched::Task* prev, sched::Task* next) {
             if (const u16 r = innermost(w); r != NO_ROW)
                 note_ran(rows[r], next);
     }
-    if (!prev->kmap_audit.open || prev->is_idle)
+    if (!audit_state(prev).open || prev->is_idle)
         return;
     const u16 r = innermost(prev);
     if (on && r != NO_ROW) {
@@ -198,7 +212,7 @@ void on_switch_out(sched::Task* prev, sched::Task* next) {
     for (sched::Task*& slot : away[cpu]) {
         if (!slot) {
             slot = prev;
-            prev->kmap_audit.away_from = cpu + 1;
+            audit_state(prev).away_from = cpu + 1;
             return;
         }
     }
@@ -208,10 +222,10 @@ void on_switch_out(sched::Task* prev, sched::Task* next) {
 // Interrupts on, preemption off, current() == the task switched in.
 void on_switch_in(sched::Task*) {
     sched::Task* me = sched::current();
-    if (!me->kmap_audit.away_from)
+    if (!audit_state(me).away_from)
         return;
-    const unsigned from = me->kmap_audit.away_from - 1;
-    me->kmap_audit.away_from = 0;
+    const unsigned from = audit_state(me).away_from - 1;
+    audit_state(me).away_from = 0;
     SpinlockIrqsaveGuard guard(audit_lock);
     for (sched::Task*& slot : away[from])
         if (slot == me)
@@ -221,11 +235,11 @@ void on_switch_in(sched::Task*) {
             record_locked(r, Event::Migrated, 0, 0);
 }
 
-void on_create(sched::Task* child, sched::Task*) { child->kmap_audit = {}; }
+void on_create(sched::Task* child, sched::Task*) { audit_state(child) = {}; }
 
 void on_exit(sched::Task* t) {
     // kmap_local's own exit hook reports the mappings left behind.
-    t->kmap_audit.open = 0;
+    audit_state(t).open = 0;
 }
 
 // Handlers that run on top of a task: their events are not its section's.
@@ -233,13 +247,13 @@ u32 on_irq_enter() {
     sched::Task* t = sched::current();
     if (!t)
         return 0;
-    ++t->kmap_audit.nested;
+    ++audit_state(t).nested;
     return 1;
 }
 
 void on_irq_exit(u32 entered, x86::NestedContext) {
     if (entered)
-        --sched::current()->kmap_audit.nested;
+        --audit_state(sched::current()).nested;
 }
 
 const sched::TaskHooks audit_hooks = {
@@ -254,7 +268,7 @@ const sched::TaskHooks audit_hooks = {
 
 // Whether kmap_atomic() audits here: a task, not a handler on top of one.
 bool audits_here(const sched::Task* t) {
-    return t && !t->kmap_audit.nested && !sched::in_interrupt();
+    return t && !audit_state(t).nested && !sched::in_interrupt();
 }
 
 // ---- the report ------------------------------------------------------------------
@@ -404,7 +418,7 @@ void kmap_audit_fault(const x86::InterruptFrame& frame, KmapAuditFault what) {
         return;
     // The exception runs on top of the task: its section is the faulting code's.
     const sched::Task* t = sched::current();
-    if (!t || !t->kmap_audit.open || t->kmap_audit.nested > 1)
+    if (!t || !audit_state(t).open || audit_state(t).nested > 1)
         return;
     // Where the fault happened, and the return address of that function.
     u32 caller = 0;
@@ -433,7 +447,7 @@ void* kmap_atomic_audited(Page* page) {
         return kmap_local_page(page);
     }
     const u16 r = row_for(reinterpret_cast<u32>(__builtin_return_address(0)));
-    sched::KmapAuditState& s = t->kmap_audit;
+    sched::KmapAuditState& s = audit_state(t);
     if (s.open < sched::KmapAuditState::MAX_OPEN)
         s.row[s.open] = r;
     ++s.open;
@@ -448,10 +462,10 @@ void kunmap_atomic_audited(const void* addr) {
         sched::preempt_enable();
         return;
     }
-    if (WARN("kmap_audit.unbalanced", t->kmap_audit.open == 0,
+    if (WARN("kmap_audit.unbalanced", audit_state(t).open == 0,
              "kunmap_atomic() with no audited section open on %s", t->name))
         return;
-    --t->kmap_audit.open;
+    --audit_state(t).open;
 }
 
 } // namespace detail
@@ -493,6 +507,8 @@ void kmap_audit_forget(const void* fn) {
         }
     }
 }
+
+u32 kmap_audit_open_sections() { return audit_state(sched::current()).open; }
 
 void set_kmap_audit_recording(bool on) { recording.store(on); }
 bool kmap_audit_recording() { return recording.load(); }

@@ -13,6 +13,8 @@ namespace mm::testing {
 bool kmap_audit_row(const void* fn, KmapAuditRow* out);
 // Start the rows of `fn`'s call sites again from zero.
 void kmap_audit_forget(const void* fn);
+// How many audited sections the current task has open.
+u32 kmap_audit_open_sections();
 
 // Recording off: sections still open, close and count their runs, but no
 // event is recorded, so every verdict reads "convert as is" (the negative

@@ -60,7 +60,9 @@ struct Task {
     // Subsystems' own state (sched/task_state.h).
     KmapCtrl kmap_ctrl;
     PksState pks;
-    KmapAuditState kmap_audit;
+#if HIMEM_DEBUG
+    KmapAuditState kmap_audit;   // kmap.audit (mm/kmap_audit.h): a debug-build feature
+#endif
 };
 constexpr u32 TASK_SAVED_ESP = 0;
 static_assert(offsetof(Task, saved_esp) == TASK_SAVED_ESP);
